@@ -1,0 +1,3 @@
+//! Criterion benchmarks: conv1d (filled in by the engine issue).
+
+fn main() {}

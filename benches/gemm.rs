@@ -1,0 +1,3 @@
+//! Criterion benchmarks: gemm (filled in by the engine issue).
+
+fn main() {}

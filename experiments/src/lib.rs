@@ -1,0 +1,8 @@
+//! # ecgrad-experiments: ECG data, metrics, plots, and one binary per paper figure or table
+//!
+//! Work in progress: the data readers and experiment binaries come with their issues.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub use ecgrad_models as models;
