@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::real::Real;
 use crate::shape::Shape;
 
+pub mod blocked;
 pub mod mm;
 pub mod naive;
 

@@ -15,3 +15,17 @@
 //! | nearest/linear upsampling | `ops/upsample1d.rs` | `autograd/src/ops/upsample1d.rs` |
 //! | batch norm | `ops/norm.rs` | `autograd/src/ops/norm.rs` |
 //! | dropout | `ops/dropout.rs` | `autograd/src/ops/dropout.rs` |
+
+pub mod activation;
+pub mod conv1d;
+pub mod conv2d;
+pub mod conv_transpose1d;
+pub mod dropout;
+pub mod elementwise;
+pub mod matmul;
+pub mod norm;
+pub mod pool1d;
+pub mod pool2d;
+pub mod reduce;
+pub mod softmax;
+pub mod upsample1d;

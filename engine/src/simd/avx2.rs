@@ -5,7 +5,6 @@
 //! [`super`] guarantees. Inside, only raw-pointer loads and stores need `unsafe`, each tied by a
 //! `// SAFETY:` line to an index bound. Each body does full vectors first, then a scalar tail.
 
-use super::{MR, NR};
 use std::arch::x86_64::*;
 
 /// Adds the 8 lanes of a vector.
@@ -71,90 +70,5 @@ pub(crate) fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     while i < n {
         y[i] += alpha * x[i];
         i += 1;
-    }
-}
-
-/// The 6×16 GEMM micro-kernel (see [`super::gemm_kernel`] for the contract).
-///
-/// Twelve accumulators (6 rows × 2 vectors of 8) stay in registers for the whole k loop. Each
-/// step loads one packed row of B (two vectors), then for each of the 6 rows broadcasts one
-/// element of A and issues two FMAs: 12 FMAs per 2 loads + 6 broadcasts, enough to keep both FMA
-/// ports busy. This is the classic BLIS Haswell shape.
-#[target_feature(enable = "avx2,fma")]
-pub(crate) fn gemm_kernel(
-    k: usize,
-    alpha: f32,
-    a_panel: &[f32],
-    b_panel: &[f32],
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
-    assert!(a_panel.len() >= k * MR && b_panel.len() >= k * NR);
-    assert!(ldc >= NR && c.len() >= (MR - 1) * ldc + NR);
-    let (pa, pb) = (a_panel.as_ptr(), b_panel.as_ptr());
-    let mut c00 = _mm256_setzero_ps();
-    let mut c01 = _mm256_setzero_ps();
-    let mut c10 = _mm256_setzero_ps();
-    let mut c11 = _mm256_setzero_ps();
-    let mut c20 = _mm256_setzero_ps();
-    let mut c21 = _mm256_setzero_ps();
-    let mut c30 = _mm256_setzero_ps();
-    let mut c31 = _mm256_setzero_ps();
-    let mut c40 = _mm256_setzero_ps();
-    let mut c41 = _mm256_setzero_ps();
-    let mut c50 = _mm256_setzero_ps();
-    let mut c51 = _mm256_setzero_ps();
-    for p in 0..k {
-        // SAFETY: p < k, so p·NR + 16 <= k·NR <= b_panel.len() and p·MR + 6 <= a_panel.len()
-        // (asserted above).
-        unsafe {
-            let b0 = _mm256_loadu_ps(pb.add(p * NR));
-            let b1 = _mm256_loadu_ps(pb.add(p * NR + 8));
-            let a = pa.add(p * MR);
-            let a0 = _mm256_broadcast_ss(&*a);
-            c00 = _mm256_fmadd_ps(a0, b0, c00);
-            c01 = _mm256_fmadd_ps(a0, b1, c01);
-            let a1 = _mm256_broadcast_ss(&*a.add(1));
-            c10 = _mm256_fmadd_ps(a1, b0, c10);
-            c11 = _mm256_fmadd_ps(a1, b1, c11);
-            let a2 = _mm256_broadcast_ss(&*a.add(2));
-            c20 = _mm256_fmadd_ps(a2, b0, c20);
-            c21 = _mm256_fmadd_ps(a2, b1, c21);
-            let a3 = _mm256_broadcast_ss(&*a.add(3));
-            c30 = _mm256_fmadd_ps(a3, b0, c30);
-            c31 = _mm256_fmadd_ps(a3, b1, c31);
-            let a4 = _mm256_broadcast_ss(&*a.add(4));
-            c40 = _mm256_fmadd_ps(a4, b0, c40);
-            c41 = _mm256_fmadd_ps(a4, b1, c41);
-            let a5 = _mm256_broadcast_ss(&*a.add(5));
-            c50 = _mm256_fmadd_ps(a5, b0, c50);
-            c51 = _mm256_fmadd_ps(a5, b1, c51);
-        }
-    }
-    let rows = [
-        (c00, c01),
-        (c10, c11),
-        (c20, c21),
-        (c30, c31),
-        (c40, c41),
-        (c50, c51),
-    ];
-    let va = _mm256_set1_ps(alpha);
-    let vb = _mm256_set1_ps(beta);
-    let pc = c.as_mut_ptr();
-    for (i, (lo, hi)) in rows.into_iter().enumerate() {
-        // SAFETY: i·ldc + 16 <= (MR−1)·ldc + NR <= c.len() (asserted above).
-        unsafe {
-            let row = pc.add(i * ldc);
-            let (mut lo, mut hi) = (_mm256_mul_ps(va, lo), _mm256_mul_ps(va, hi));
-            // β = 0 must not read C: it may hold garbage or NaN.
-            if beta != 0.0 {
-                lo = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), lo);
-                hi = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row.add(8)), hi);
-            }
-            _mm256_storeu_ps(row, lo);
-            _mm256_storeu_ps(row.add(8), hi);
-        }
     }
 }

@@ -21,9 +21,13 @@ pub mod scalar;
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2_gemm;
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon;
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod neon_gemm;
 
 /// Rows of the GEMM micro-kernel tile (the `MR` of BLIS): one broadcast of A per row.
 pub const MR: usize = 6;
@@ -354,7 +358,7 @@ pub fn gemm_kernel(
         // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected; the extents were
         // checked just above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => unsafe { avx2::gemm_kernel(k, alpha, a_panel, b_panel, beta, c, ldc) },
+        Isa::Avx2Fma => unsafe { avx2_gemm::gemm_kernel(k, alpha, a_panel, b_panel, beta, c, ldc) },
         _ => scalar::gemm_kernel(k, alpha, a_panel, b_panel, beta, c, ldc),
     }
 }

@@ -1,0 +1,1 @@
+//! Activations: ReLU, LeakyReLU, sigmoid, tanh, as forward/derivative pairs.

@@ -1,0 +1,1 @@
+//! 1D convolution over NCL tensors.

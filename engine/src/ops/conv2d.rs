@@ -1,0 +1,1 @@
+//! 2D convolution over NCHW tensors by im2col + GEMM.

@@ -1,0 +1,1 @@
+//! Transposed 1D convolution (the decoder's learned upsampling).

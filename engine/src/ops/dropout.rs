@@ -1,0 +1,1 @@
+//! Dropout with a mask from a seeded RNG.

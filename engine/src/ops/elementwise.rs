@@ -1,0 +1,1 @@
+//! Elementwise ops: add, sub, mul, scale, axpy and the channel-broadcast bias add.

@@ -1,0 +1,1 @@
+//! Tensor-level matrix multiply with transpose flags.

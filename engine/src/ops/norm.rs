@@ -1,0 +1,1 @@
+//! Batch normalisation (train and eval) and layer normalisation.

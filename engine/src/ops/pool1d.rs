@@ -1,0 +1,1 @@
+//! 1D max and average pooling, and global average pooling.

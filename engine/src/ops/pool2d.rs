@@ -1,0 +1,1 @@
+//! 2D max and average pooling over NCHW tensors.

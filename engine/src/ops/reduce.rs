@@ -1,0 +1,1 @@
+//! Reductions over one axis: sum, mean, max.

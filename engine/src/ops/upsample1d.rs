@@ -1,0 +1,1 @@
+//! Nearest and linear upsampling of NCL signals.
