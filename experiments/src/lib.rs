@@ -6,3 +6,5 @@
 #![warn(missing_docs)]
 
 pub use ecgrad_models as models;
+
+pub mod data;
