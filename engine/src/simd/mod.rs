@@ -18,16 +18,21 @@ use std::cell::Cell;
 use std::sync::OnceLock;
 
 pub mod scalar;
+pub mod vmath;
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2_gemm;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2_math;
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon;
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon_gemm;
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod neon_math;
 
 /// Rows of the GEMM micro-kernel tile (the `MR` of BLIS): one broadcast of A per row.
 pub const MR: usize = 6;
@@ -208,9 +213,11 @@ fn same_len(op: &str, a: usize, b: usize) {
 
 // ---- the dispatched primitives -------------------------------------------------------------
 // Each: check lengths once, then one arm per ISA. The `unsafe` on the AVX2 arm is only the call
-// into a `#[target_feature]` function.
+// into a `#[target_feature]` function (for NEON the feature is always present on aarch64, but
+// Rust still asks for the `unsafe`). `Isa::Neon` never reaches an x86 build (and vice versa):
+// `is_supported` is false there, so `with_isa` refuses it and `detected` never returns it.
 
-/// Σᵢ aᵢ·bᵢ.
+/// Σᵢ aᵢ·bᵢ (the SIMD paths sum in a different order: expect rounding differences).
 ///
 /// # Panics
 /// If the lengths differ.
@@ -220,16 +227,27 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => unsafe { avx2::dot(a, b) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::dot(a, b) },
         _ => scalar::dot(a, b),
     }
 }
 
-/// Σᵢ aᵢ.
+/// Σᵢ aᵢ (the SIMD paths sum in a different order: expect rounding differences).
 pub fn sum(a: &[f32]) -> f32 {
-    scalar::sum(a)
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2::sum(a) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::sum(a) },
+        _ => scalar::sum(a),
+    }
 }
 
-/// y ← y + α·x.
+/// y ← y + α·x (the SIMD paths use one fused multiply-add, so one rounding instead of two).
 ///
 /// # Panics
 /// If the lengths differ.
@@ -239,13 +257,24 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
         // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => unsafe { avx2::axpy(alpha, x, y) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::axpy(alpha, x, y) },
         _ => scalar::axpy(alpha, x, y),
     }
 }
 
 /// x ← α·x.
 pub fn scale(alpha: f32, x: &mut [f32]) {
-    scalar::scale(alpha, x)
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2::scale(alpha, x) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::scale(alpha, x) },
+        _ => scalar::scale(alpha, x),
+    }
 }
 
 /// out ← a + b.
@@ -255,7 +284,15 @@ pub fn scale(alpha: f32, x: &mut [f32]) {
 pub fn add(a: &[f32], b: &[f32], out: &mut [f32]) {
     same_len("add", a.len(), b.len());
     same_len("add", a.len(), out.len());
-    scalar::add(a, b, out)
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2::add(a, b, out) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::add(a, b, out) },
+        _ => scalar::add(a, b, out),
+    }
 }
 
 /// out ← a ⊙ b.
@@ -265,58 +302,116 @@ pub fn add(a: &[f32], b: &[f32], out: &mut [f32]) {
 pub fn mul(a: &[f32], b: &[f32], out: &mut [f32]) {
     same_len("mul", a.len(), b.len());
     same_len("mul", a.len(), out.len());
-    scalar::mul(a, b, out)
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2::mul(a, b, out) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::mul(a, b, out) },
+        _ => scalar::mul(a, b, out),
+    }
 }
 
-/// maxᵢ aᵢ (−∞ for an empty slice).
+/// maxᵢ aᵢ (−∞ for an empty slice). NaN elements are skipped on every ISA.
 pub fn max(a: &[f32]) -> f32 {
-    scalar::max(a)
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2::max(a) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::max(a) },
+        _ => scalar::max(a),
+    }
 }
 
-/// out ← max(x, 0).
+/// out ← max(x, 0) (NaN → 0, −0 → +0 on every ISA, bit-identical across ISAs).
 ///
 /// # Panics
 /// If the lengths differ.
 pub fn relu(x: &[f32], out: &mut [f32]) {
     same_len("relu", x.len(), out.len());
-    scalar::relu(x, out)
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2::relu(x, out) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::relu(x, out) },
+        _ => scalar::relu(x, out),
+    }
 }
 
-/// dx ← dx + dy ⊙ \[y > 0\] (accumulates).
+/// dx ← dx + dy ⊙ \[y > 0\] (accumulates; bit-identical across ISAs).
 ///
 /// # Panics
 /// If the lengths differ.
 pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     same_len("relu_backward", y.len(), dy.len());
     same_len("relu_backward", y.len(), dx.len());
-    scalar::relu_backward(y, dy, dx)
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2::relu_backward(y, dy, dx) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::relu_backward(y, dy, dx) },
+        _ => scalar::relu_backward(y, dy, dx),
+    }
 }
 
-/// out ← eˣ.
+/// out ← eˣ. SIMD paths: relative error ≤ [`vmath::EXP_MAX_REL_ERR`] for normal results,
+/// +∞ above ln(f32::MAX), 0 far below, NaN for NaN (see [`vmath`]).
 ///
 /// # Panics
 /// If the lengths differ.
 pub fn exp(x: &[f32], out: &mut [f32]) {
     same_len("exp", x.len(), out.len());
-    scalar::exp(x, out)
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2_math::exp(x, out) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon_math::exp(x, out) },
+        _ => scalar::exp(x, out),
+    }
 }
 
-/// out ← 1 / (1 + e⁻ˣ).
+/// out ← 1 / (1 + e⁻ˣ), without overflow for large |x|. SIMD error bounds:
+/// [`vmath::SIGMOID_MAX_REL_ERR`], [`vmath::SIGMOID_MAX_ABS_ERR`].
 ///
 /// # Panics
 /// If the lengths differ.
 pub fn sigmoid(x: &[f32], out: &mut [f32]) {
     same_len("sigmoid", x.len(), out.len());
-    scalar::sigmoid(x, out)
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2_math::sigmoid(x, out) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon_math::sigmoid(x, out) },
+        _ => scalar::sigmoid(x, out),
+    }
 }
 
-/// out ← tanh(x).
+/// out ← tanh(x). SIMD error bounds: [`vmath::TANH_MAX_REL_ERR`], [`vmath::TANH_MAX_ABS_ERR`].
 ///
 /// # Panics
 /// If the lengths differ.
 pub fn tanh(x: &[f32], out: &mut [f32]) {
     same_len("tanh", x.len(), out.len());
-    scalar::tanh(x, out)
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2_math::tanh(x, out) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon_math::tanh(x, out) },
+        _ => scalar::tanh(x, out),
+    }
 }
 
 /// dst\[i\] ← src\[start + i·step\] for i < dst.len() (one im2col row).
@@ -324,15 +419,51 @@ pub fn tanh(x: &[f32], out: &mut [f32]) {
 /// # Panics
 /// If the last index read, `start + (dst.len()−1)·step`, is outside `src`.
 pub fn gather_strided(src: &[f32], start: usize, step: usize, dst: &mut [f32]) {
-    scalar::gather_strided(src, start, step, dst)
+    check_strided("gather_strided", src.len(), start, step, dst.len());
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2::gather_strided(src, start, step, dst) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::gather_strided(src, start, step, dst) },
+        _ => scalar::gather_strided(src, start, step, dst),
+    }
 }
 
-/// dst\[start + i·step\] += src\[i\] for i < src.len() (one col2im row).
+/// dst\[start + i·step\] += src\[i\] for i < src.len() (one col2im row; accumulates).
 ///
 /// # Panics
-/// If the last index written is outside `dst`.
+/// If the last index written, `start + (src.len()−1)·step`, is outside `dst`.
 pub fn scatter_add_strided(src: &[f32], dst: &mut [f32], start: usize, step: usize) {
-    scalar::scatter_add_strided(src, dst, start, step)
+    check_strided("scatter_add_strided", dst.len(), start, step, src.len());
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2::scatter_add_strided(src, dst, start, step) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::scatter_add_strided(src, dst, start, step) },
+        _ => scalar::scatter_add_strided(src, dst, start, step),
+    }
+}
+
+/// Checks that `start + (count−1)·step < len` (nothing to check when `count` is 0).
+#[inline]
+#[track_caller]
+fn check_strided(op: &str, len: usize, start: usize, step: usize, count: usize) {
+    if count == 0 {
+        return;
+    }
+    let last = (count - 1)
+        .checked_mul(step)
+        .and_then(|o| o.checked_add(start));
+    if last.is_none_or(|l| l >= len) {
+        panic!(
+            "simd::{op}: {count} elements from {start} with step {step} reach past the strided \
+             slice of length {len}"
+        );
+    }
 }
 
 /// The GEMM micro-kernel: C ← α·A·B + β·C on one [`MR`]×[`NR`] tile.
@@ -359,6 +490,9 @@ pub fn gemm_kernel(
         // checked just above.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => unsafe { avx2_gemm::gemm_kernel(k, alpha, a_panel, b_panel, beta, c, ldc) },
+        // SAFETY: NEON is part of the aarch64 baseline; the extents were checked just above.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon_gemm::gemm_kernel(k, alpha, a_panel, b_panel, beta, c, ldc) },
         _ => scalar::gemm_kernel(k, alpha, a_panel, b_panel, beta, c, ldc),
     }
 }
@@ -377,3 +511,5 @@ pub(crate) fn check_gemm_kernel_args(k: usize, a: usize, b: usize, c: usize, ldc
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_math;
