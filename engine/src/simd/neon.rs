@@ -4,8 +4,8 @@
 //! *safe* `#[target_feature(enable = "neon")]` fns over slices: Rust still makes the call site
 //! `unsafe` (the baseline does not lift that requirement), and the dispatcher's `// SAFETY:`
 //! says why it holds. Inside, only the pointer loads and stores need `unsafe` blocks, each with
-//! a `// SAFETY:` line tying the index to a slice length. They still go through [`super::Isa`] so tests can force the scalar path on
-//! ARM too. Each body does full vectors first, then a scalar tail; loop bounds come from the
+//! a `// SAFETY:` line tying the index to a slice length. They still go through
+//! [`super::Isa`] so tests can force the scalar path on ARM too. Each body does full vectors first, then a scalar tail; loop bounds come from the
 //! slice lengths themselves, so the bodies are sound for any input.
 //!
 //! The design mirrors `avx2.rs` (read that first for why FMA and why four accumulators). Two
