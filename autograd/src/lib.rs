@@ -1,9 +1,19 @@
 //! # ecgrad-autograd: reverse-mode automatic differentiation over the engine's ops
-//!
-//! Work in progress: the tape, the backward rules, losses and optimizers come with the autograd
-//! issue. The crate exists now so the workspace builds end to end.
+//! (crate docs are completed below)
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub use ecgrad_engine as engine;
+
+pub mod backward;
+pub mod error;
+pub mod gradcheck;
+pub mod ops;
+pub mod param;
+pub mod tape;
+
+pub use backward::Backward;
+pub use error::{Error, Result};
+pub use param::{Buffer, Param, ParamStore, Parameters};
+pub use tape::{Gradients, NodeId, Tape, Var};
