@@ -431,3 +431,7 @@ impl<T: Real> Gradients<T> {
         self.leaves.is_empty()
     }
 }
+
+#[cfg(test)]
+#[path = "tape_tests.rs"]
+mod tests;
