@@ -9,6 +9,7 @@ pub use ecgrad_engine as engine;
 pub mod backward;
 pub mod error;
 pub mod gradcheck;
+pub mod loss;
 pub mod ops;
 pub mod param;
 pub mod tape;
