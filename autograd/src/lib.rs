@@ -11,6 +11,7 @@ pub mod error;
 pub mod gradcheck;
 pub mod loss;
 pub mod ops;
+pub mod optim;
 pub mod param;
 pub mod tape;
 

@@ -22,7 +22,10 @@ impl Backward<f64> for Probe {
         "probe"
     }
     fn backward(&self, dy: &Tensor<f64>, needs: &[bool]) -> Result<Vec<Option<Tensor<f64>>>> {
-        self.log.lock().unwrap().push(format!("run{} {needs:?}", self.tag));
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("run{} {needs:?}", self.tag));
         Ok(needs.iter().map(|&n| n.then(|| dy.clone())).collect())
     }
 }
@@ -31,10 +34,16 @@ impl Drop for Probe {
         self.log.lock().unwrap().push(format!("drop{}", self.tag));
     }
 }
-fn probe(t: &mut Tape<f64>, xs: &[&Var<f64>], tag: usize, log: &Arc<Mutex<Vec<String>>>) -> Var<f64> {
+fn probe(
+    t: &mut Tape<f64>,
+    xs: &[&Var<f64>],
+    tag: usize,
+    log: &Arc<Mutex<Vec<String>>>,
+) -> Var<f64> {
     let v = xs[0].value().clone();
     let log = Arc::clone(log);
-    t.record("probe", xs, v, move || Box::new(Probe { tag, log })).unwrap()
+    t.record("probe", xs, v, move || Box::new(Probe { tag, log }))
+        .unwrap()
 }
 
 #[test]
@@ -48,7 +57,17 @@ fn saved_state_is_freed_right_after_each_rule_in_reverse_order() {
     let g = t.backward(&c).unwrap();
     assert_eq!(g.get(x.id()).unwrap().data(), &[1.0]);
     let log = log.lock().unwrap().clone();
-    assert_eq!(log, ["run3 [true]", "drop3", "run2 [true]", "drop2", "run1 [true]", "drop1"]);
+    assert_eq!(
+        log,
+        [
+            "run3 [true]",
+            "drop3",
+            "run2 [true]",
+            "drop2",
+            "run1 [true]",
+            "drop1"
+        ]
+    );
 }
 
 #[test]
@@ -64,7 +83,11 @@ fn gradients_are_requested_only_on_paths_to_leaves_that_require_grad() {
     assert!(g.get(data.id()).is_none());
     assert_eq!(g.len(), 1);
     let log = log.lock().unwrap().clone();
-    assert_eq!(log, ["run1 [true, false]", "drop1"], "the constant-only probe never built a rule");
+    assert_eq!(
+        log,
+        ["run1 [true, false]", "drop1"],
+        "the constant-only probe never built a rule"
+    );
 }
 
 #[test]
@@ -138,7 +161,16 @@ fn params_get_gradients_by_name_and_frozen_params_get_none() {
         g.accumulate_into(&mut store).unwrap();
     }
     // Two steps without zero_grad: the gradient x accumulates twice, like PyTorch's .grad.
-    assert_eq!(store.get("layer.weight").unwrap().grad.as_ref().unwrap().data(), &[10.0, 14.0]);
+    assert_eq!(
+        store
+            .get("layer.weight")
+            .unwrap()
+            .grad
+            .as_ref()
+            .unwrap()
+            .data(),
+        &[10.0, 14.0]
+    );
     assert!(store.get("layer.bias").unwrap().grad.is_none());
 }
 
@@ -152,7 +184,10 @@ fn dump_lists_ops_shapes_and_names() {
     let y = mul(&mut t, &w, &x).unwrap();
     let _l = sum(&mut t, &y).unwrap();
     let d = t.dump();
-    assert_eq!(d, "%0 = param() [2] \"w\" grad\n%1 = input() [2]\n%2 = mul(%0, %1) [2] grad\n%3 = sum(%2) [] grad\n");
+    assert_eq!(
+        d,
+        "%0 = param() [2] \"w\" grad\n%1 = input() [2]\n%2 = mul(%0, %1) [2] grad\n%3 = sum(%2) [] grad\n"
+    );
 }
 
 #[test]
@@ -162,7 +197,17 @@ fn non_finite_loss_and_gradient_are_named_errors() {
     let x = t.leaf(t1(&[f64::NAN]), true);
     let l = sum(&mut t, &x).unwrap();
     let e = t.backward(&l).unwrap_err();
-    assert!(matches!(e, Error::NonFinite { op: "sum", node: 1, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::NonFinite {
+                op: "sum",
+                node: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
 
     // Finite values and loss, infinite gradient: x = 1e-300, y = 1e300·x = 1, L = 1e300·y =
     // 1e300 (finite), but ∂L/∂x = 1e300·1e300 = ∞, produced by the rule of node 1.
@@ -172,8 +217,13 @@ fn non_finite_loss_and_gradient_are_named_errors() {
     let l = scale(&mut t, &y, 1e300).unwrap(); // L = 1e300, finite; ∂L/∂x = 1e600 = ∞
     let e = t.backward(&l).unwrap_err();
     match e {
-        Error::NonFinite { op, node, ref what, .. } => {
-            assert_eq!((op, node, what.as_str()), ("scale", 1, "gradient for input 0"));
+        Error::NonFinite {
+            op, node, ref what, ..
+        } => {
+            assert_eq!(
+                (op, node, what.as_str()),
+                ("scale", 1, "gradient for input 0")
+            );
         }
         other => panic!("expected NonFinite, got {other}"),
     }
@@ -187,7 +237,10 @@ fn foreign_vars_and_non_scalar_losses_are_errors() {
     }
     let foreign = big.input(t1(&[1.0]));
     let mut t = Tape::<f64>::new();
-    assert!(matches!(relu(&mut t, &foreign), Err(Error::ForeignVar { .. })));
+    assert!(matches!(
+        relu(&mut t, &foreign),
+        Err(Error::ForeignVar { .. })
+    ));
     let x = t.leaf(t1(&[1.0, 2.0]), true);
     assert!(t.backward(&x).is_err());
 }

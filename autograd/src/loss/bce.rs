@@ -30,12 +30,28 @@ fn sigmoid<T: Real>(z: T) -> T {
 ///
 /// # Errors
 /// A shape mismatch, or an invalid-parameter error for a target outside [0, 1].
-pub fn bce_with_logits<T: Real>(tape: &mut Tape<T>, logits: &Var<T>, targets: &Tensor<T>, reduction: Reduction) -> Result<Var<T>> {
+pub fn bce_with_logits<T: Real>(
+    tape: &mut Tape<T>,
+    logits: &Var<T>,
+    targets: &Tensor<T>,
+    reduction: Reduction,
+) -> Result<Var<T>> {
     let op = "bce_with_logits";
     if logits.shape() != targets.shape() {
-        return Err(mismatch(op, "logits and targets must have the same shape", "logits", logits.shape(), "targets", targets.shape()));
+        return Err(mismatch(
+            op,
+            "logits and targets must have the same shape",
+            "logits",
+            logits.shape(),
+            "targets",
+            targets.shape(),
+        ));
     }
-    if let Some(bad) = targets.data().iter().find(|&&y| !(y >= T::ZERO && y <= T::ONE)) {
+    if let Some(bad) = targets
+        .data()
+        .iter()
+        .find(|&&y| !(y >= T::ZERO && y <= T::ONE))
+    {
         return Err(invalid(op, "target", bad, "targets must lie in [0, 1]"));
     }
     let d = match reduction {
@@ -49,7 +65,9 @@ pub fn bce_with_logits<T: Real>(tape: &mut Tape<T>, logits: &Var<T>, targets: &T
         grad.push((sigmoid(z) - y) / d);
     }
     let grads = vec![Some(tensor(logits.shape(), grad))];
-    tape.record(op, &[logits], Tensor::scalar(value / d), || Box::new(ScaledGradBackward { name: op, grads }))
+    tape.record(op, &[logits], Tensor::scalar(value / d), || {
+        Box::new(ScaledGradBackward { name: op, grads })
+    })
 }
 
 #[cfg(test)]
@@ -63,7 +81,12 @@ mod tests {
         let z = random_tensor(&[3, 5], -4.0, 4.0, 111);
         let y = random_tensor(&[3, 5], 0.0, 1.0, 112);
         for r in [Reduction::Mean, Reduction::Sum] {
-            assert_gradcheck("bce_with_logits", |t, v| bce_with_logits(t, &v[0], &y, r), &[z.clone()], 113);
+            assert_gradcheck(
+                "bce_with_logits",
+                |t, v| bce_with_logits(t, &v[0], &y, r),
+                &[z.clone()],
+                113,
+            );
         }
     }
 
@@ -79,7 +102,10 @@ mod tests {
         let g = t.backward(&l).unwrap();
         // σ − y = [0.5 − 0.3, 1 − 1, 0 − 0].
         let g = g.get(x.id()).unwrap().data().to_vec();
-        assert!((g[0] - 0.2).abs() < 1e-15 && g[1] == 0.0 && g[2] == 0.0, "{g:?}");
+        assert!(
+            (g[0] - 0.2).abs() < 1e-15 && g[1] == 0.0 && g[2] == 0.0,
+            "{g:?}"
+        );
     }
 
     #[test]

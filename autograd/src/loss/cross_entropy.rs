@@ -32,20 +32,45 @@ pub struct CrossEntropy<T: Real> {
 }
 
 /// Checks targets and weights against N and C (shared with focal loss).
-pub(crate) fn validate<T: Real>(op: &'static str, logits: &Var<T>, targets: &[usize], weights: Option<&[T]>) -> Result<(usize, usize)> {
+pub(crate) fn validate<T: Real>(
+    op: &'static str,
+    logits: &Var<T>,
+    targets: &[usize],
+    weights: Option<&[T]>,
+) -> Result<(usize, usize)> {
     let (n, c) = logits.shape().dims2(op, "logits")?;
     if targets.len() != n {
-        return Err(invalid(op, "targets", format!("{} labels", targets.len()), format!("need one label per row of logits {}", logits.shape())));
+        return Err(invalid(
+            op,
+            "targets",
+            format!("{} labels", targets.len()),
+            format!("need one label per row of logits {}", logits.shape()),
+        ));
     }
     if let Some(&bad) = targets.iter().find(|&&t| t >= c) {
-        return Err(invalid(op, "target", bad, format!("class index must be < C = {c}")));
+        return Err(invalid(
+            op,
+            "target",
+            bad,
+            format!("class index must be < C = {c}"),
+        ));
     }
     if let Some(w) = weights {
         if w.len() != c {
-            return Err(invalid(op, "weights", format!("{} values", w.len()), format!("need one weight per class (C = {c})")));
+            return Err(invalid(
+                op,
+                "weights",
+                format!("{} values", w.len()),
+                format!("need one weight per class (C = {c})"),
+            ));
         }
         if let Some(bad) = w.iter().find(|v| !(**v >= T::ZERO) || !v.is_finite()) {
-            return Err(invalid(op, "weight", bad, "class weights must be finite and ≥ 0"));
+            return Err(invalid(
+                op,
+                "weight",
+                bad,
+                "class weights must be finite and ≥ 0",
+            ));
         }
     }
     Ok((n, c))
@@ -57,7 +82,12 @@ pub(crate) fn validate<T: Real>(op: &'static str, logits: &Var<T>, targets: &[us
 /// Rank/parameter errors for a non-`[N, C]` input, wrong target count, a class index ≥ C, a
 /// weight vector of the wrong length or with negative entries, ε outside [0, 1], or (Mean) a
 /// zero total target weight (PyTorch would return NaN).
-pub fn cross_entropy<T: Real>(tape: &mut Tape<T>, logits: &Var<T>, targets: &[usize], opts: &CrossEntropy<T>) -> Result<Var<T>> {
+pub fn cross_entropy<T: Real>(
+    tape: &mut Tape<T>,
+    logits: &Var<T>,
+    targets: &[usize],
+    opts: &CrossEntropy<T>,
+) -> Result<Var<T>> {
     let op = "cross_entropy";
     let (n, c) = validate(op, logits, targets, opts.weights.as_deref())?;
     let eps = opts.label_smoothing;
@@ -72,7 +102,12 @@ pub fn cross_entropy<T: Real>(tape: &mut Tape<T>, logits: &Var<T>, targets: &[us
         Reduction::Mean => targets.iter().map(|&y| w[y]).sum(),
     };
     if !(denom > T::ZERO) {
-        return Err(invalid(op, "weights", "Σ w[target] = 0", "mean reduction divides by the targets' total weight"));
+        return Err(invalid(
+            op,
+            "weights",
+            "Σ w[target] = 0",
+            "mean reduction divides by the targets' total weight",
+        ));
     }
     let (keep, smooth) = (T::from_f64(1.0 - eps), T::from_f64(eps) / T::from_usize(c));
     let z = logits.value().data();
@@ -92,7 +127,9 @@ pub fn cross_entropy<T: Real>(tape: &mut Tape<T>, logits: &Var<T>, targets: &[us
     }
     let value = Tensor::scalar(loss / denom);
     let grads = vec![Some(tensor(logits.shape(), grad))];
-    tape.record(op, &[logits], value, || Box::new(ScaledGradBackward { name: op, grads }))
+    tape.record(op, &[logits], value, || {
+        Box::new(ScaledGradBackward { name: op, grads })
+    })
 }
 
 #[cfg(test)]
@@ -104,7 +141,10 @@ mod tests {
     fn value(logits: Tensor<f64>, targets: &[usize], opts: &CrossEntropy<f64>) -> f64 {
         let mut t = Tape::no_grad();
         let z = t.input(logits);
-        cross_entropy(&mut t, &z, targets, opts).unwrap().value().data()[0]
+        cross_entropy(&mut t, &z, targets, opts)
+            .unwrap()
+            .value()
+            .data()[0]
     }
 
     #[test]
@@ -114,8 +154,17 @@ mod tests {
         for weights in [None, Some(vec![0.2, 1.0, 3.0])] {
             for label_smoothing in [0.0, 0.1] {
                 for reduction in [Reduction::Mean, Reduction::Sum] {
-                    let opts = CrossEntropy { weights: weights.clone(), label_smoothing, reduction };
-                    assert_gradcheck("cross_entropy", |t, v| cross_entropy(t, &v[0], &targets, &opts), &[z.clone()], 72);
+                    let opts = CrossEntropy {
+                        weights: weights.clone(),
+                        label_smoothing,
+                        reduction,
+                    };
+                    assert_gradcheck(
+                        "cross_entropy",
+                        |t, v| cross_entropy(t, &v[0], &targets, &opts),
+                        &[z.clone()],
+                        72,
+                    );
                 }
             }
         }
@@ -130,10 +179,17 @@ mod tests {
         // Weights w = [1, 2, 3, 4], targets 0 and 3: NLL part = (1 + 4)·ln4 / (1 + 4) = ln4;
         // smoothing ε = 0.2: per row (ε/C)·Σ w_c·ln4 = 0.05·10·ln4 = 0.5·ln4, two rows → ln4,
         // divided by D = 5 → 0.2·ln4. Total = 0.8·ln4 + 0.2·ln4 = ln4.
-        let opts = CrossEntropy { weights: Some(vec![1.0, 2.0, 3.0, 4.0]), label_smoothing: 0.2, reduction: Reduction::Mean };
+        let opts = CrossEntropy {
+            weights: Some(vec![1.0, 2.0, 3.0, 4.0]),
+            label_smoothing: 0.2,
+            reduction: Reduction::Mean,
+        };
         assert!((value(z.clone(), &[0, 3], &opts) - ln4).abs() < 1e-15);
         // Sum: NLL (0.8)·(1 + 4)·ln4 = 4·ln4 plus smoothing 2·0.5·ln4 = ln4 → 5·ln4.
-        let opts = CrossEntropy { reduction: Reduction::Sum, ..opts };
+        let opts = CrossEntropy {
+            reduction: Reduction::Sum,
+            ..opts
+        };
         assert!((value(z, &[0, 3], &opts) - 5.0 * ln4).abs() < 1e-14);
     }
 
@@ -142,7 +198,10 @@ mod tests {
         // Logits row 0 = [ln 3, 0] → p = [3/4, 1/4]; row 1 = [0, 0] → p = [1/2, 1/2].
         // targets [0, 1], weights [2, 1]: Σ w·nll = 2·ln(4/3) + 1·ln 2, D = 2 + 1 = 3.
         let z = Tensor::from_vec(Shape::d2(2, 2), vec![3f64.ln(), 0.0, 0.0, 0.0]).unwrap();
-        let opts = CrossEntropy { weights: Some(vec![2.0, 1.0]), ..Default::default() };
+        let opts = CrossEntropy {
+            weights: Some(vec![2.0, 1.0]),
+            ..Default::default()
+        };
         let want = (2.0 * (4.0f64 / 3.0).ln() + 2f64.ln()) / 3.0;
         assert!((value(z, &[0, 1], &opts) - want).abs() < 1e-15);
     }
@@ -162,11 +221,23 @@ mod tests {
         let d = CrossEntropy::default();
         assert!(cross_entropy(&mut t, &z, &[0], &d).is_err());
         assert!(cross_entropy(&mut t, &z, &[0, 3], &d).is_err());
-        let w = CrossEntropy { weights: Some(vec![1.0, 1.0]), ..Default::default() };
+        let w = CrossEntropy {
+            weights: Some(vec![1.0, 1.0]),
+            ..Default::default()
+        };
         assert!(cross_entropy(&mut t, &z, &[0, 1], &w).is_err());
-        let w = CrossEntropy { weights: Some(vec![0.0, 1.0, 1.0]), ..Default::default() };
-        assert!(cross_entropy(&mut t, &z, &[0, 0], &w).is_err(), "zero total weight");
-        let s = CrossEntropy { label_smoothing: 1.5, ..Default::default() };
+        let w = CrossEntropy {
+            weights: Some(vec![0.0, 1.0, 1.0]),
+            ..Default::default()
+        };
+        assert!(
+            cross_entropy(&mut t, &z, &[0, 0], &w).is_err(),
+            "zero total weight"
+        );
+        let s = CrossEntropy {
+            label_smoothing: 1.5,
+            ..Default::default()
+        };
         assert!(cross_entropy(&mut t, &z, &[0, 1], &s).is_err());
     }
 }

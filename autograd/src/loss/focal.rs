@@ -60,7 +60,12 @@ fn pow<T: Real>(q: T, p: T) -> T {
 ///
 /// # Errors
 /// As [`super::cross_entropy`] for shapes, targets and α; γ must be finite and ≥ 0.
-pub fn focal<T: Real>(tape: &mut Tape<T>, logits: &Var<T>, targets: &[usize], opts: &Focal<T>) -> Result<Var<T>> {
+pub fn focal<T: Real>(
+    tape: &mut Tape<T>,
+    logits: &Var<T>,
+    targets: &[usize],
+    opts: &Focal<T>,
+) -> Result<Var<T>> {
     let op = "focal";
     let (n, c) = super::cross_entropy::validate(op, logits, targets, opts.alpha.as_deref())?;
     if !(opts.gamma >= 0.0 && opts.gamma.is_finite()) {
@@ -75,7 +80,12 @@ pub fn focal<T: Real>(tape: &mut Tape<T>, logits: &Var<T>, targets: &[usize], op
         FocalReduction::Sum => T::ONE,
     };
     if !(denom > T::ZERO) {
-        return Err(invalid(op, "alpha", "Σ α[target] = 0", "weighted mean divides by the targets' total α"));
+        return Err(invalid(
+            op,
+            "alpha",
+            "Σ α[target] = 0",
+            "weighted mean divides by the targets' total α",
+        ));
     }
     let z = logits.value().data();
     let mut logp = vec![T::ZERO; c];
@@ -87,7 +97,11 @@ pub fn focal<T: Real>(tape: &mut Tape<T>, logits: &Var<T>, targets: &[usize], op
         let q: T = (0..c).filter(|&k| k != y).map(|k| logp[k].exp()).sum();
         let qg = pow(q, gamma);
         loss += -alpha[y] * qg * logp[y];
-        let focus = if gamma == T::ZERO || q <= T::ZERO { T::ZERO } else { gamma * pow(q, gamma - T::ONE) * pt * logp[y] };
+        let focus = if gamma == T::ZERO || q <= T::ZERO {
+            T::ZERO
+        } else {
+            gamma * pow(q, gamma - T::ONE) * pt * logp[y]
+        };
         let g_row = alpha[y] * (focus - qg);
         for k in 0..c {
             let onehot = if k == y { T::ONE } else { T::ZERO };
@@ -96,7 +110,9 @@ pub fn focal<T: Real>(tape: &mut Tape<T>, logits: &Var<T>, targets: &[usize], op
     }
     let value = Tensor::scalar(loss / denom);
     let grads = vec![Some(tensor(logits.shape(), grad))];
-    tape.record(op, &[logits], value, || Box::new(ScaledGradBackward { name: op, grads }))
+    tape.record(op, &[logits], value, || {
+        Box::new(ScaledGradBackward { name: op, grads })
+    })
 }
 
 #[cfg(test)]
@@ -112,9 +128,22 @@ mod tests {
         let targets = [3, 0, 1, 1, 2];
         for gamma in [0.0, 0.5, 2.0, 3.5] {
             for alpha in [None, Some(vec![0.25, 1.0, 0.5, 2.0])] {
-                for reduction in [FocalReduction::Mean, FocalReduction::WeightedMean, FocalReduction::Sum] {
-                    let opts = Focal { alpha: alpha.clone(), gamma, reduction };
-                    assert_gradcheck("focal", |t, v| focal(t, &v[0], &targets, &opts), &[z.clone()], 82);
+                for reduction in [
+                    FocalReduction::Mean,
+                    FocalReduction::WeightedMean,
+                    FocalReduction::Sum,
+                ] {
+                    let opts = Focal {
+                        alpha: alpha.clone(),
+                        gamma,
+                        reduction,
+                    };
+                    assert_gradcheck(
+                        "focal",
+                        |t, v| focal(t, &v[0], &targets, &opts),
+                        &[z.clone()],
+                        82,
+                    );
                 }
             }
         }
@@ -125,28 +154,77 @@ mod tests {
         let z = random_tensor(&[6, 3], -4.0, 4.0, 83);
         let targets = [0, 2, 1, 1, 0, 2];
         let alpha = vec![0.3, 1.7, 0.9];
-        let pairs = [(FocalReduction::WeightedMean, Reduction::Mean), (FocalReduction::Sum, Reduction::Sum)];
+        let pairs = [
+            (FocalReduction::WeightedMean, Reduction::Mean),
+            (FocalReduction::Sum, Reduction::Sum),
+        ];
         for (fr, cr) in pairs {
             let mut t = Tape::<f64>::new();
             let x = t.leaf(z.clone(), true);
-            let fl = focal(&mut t, &x, &targets, &Focal { alpha: Some(alpha.clone()), gamma: 0.0, reduction: fr }).unwrap();
-            let ce = cross_entropy(&mut t, &x, &targets, &CrossEntropy { weights: Some(alpha.clone()), label_smoothing: 0.0, reduction: cr }).unwrap();
+            let fl = focal(
+                &mut t,
+                &x,
+                &targets,
+                &Focal {
+                    alpha: Some(alpha.clone()),
+                    gamma: 0.0,
+                    reduction: fr,
+                },
+            )
+            .unwrap();
+            let ce = cross_entropy(
+                &mut t,
+                &x,
+                &targets,
+                &CrossEntropy {
+                    weights: Some(alpha.clone()),
+                    label_smoothing: 0.0,
+                    reduction: cr,
+                },
+            )
+            .unwrap();
             let (a, b) = (fl.value().data()[0], ce.value().data()[0]);
             assert!((a - b).abs() <= 1e-14 * b.abs(), "value {a} vs {b}");
             // Gradients too: backward from each separately.
             let gf = {
                 let mut t = Tape::<f64>::new();
                 let x = t.leaf(z.clone(), true);
-                let l = focal(&mut t, &x, &targets, &Focal { alpha: Some(alpha.clone()), gamma: 0.0, reduction: fr }).unwrap();
+                let l = focal(
+                    &mut t,
+                    &x,
+                    &targets,
+                    &Focal {
+                        alpha: Some(alpha.clone()),
+                        gamma: 0.0,
+                        reduction: fr,
+                    },
+                )
+                .unwrap();
                 t.backward(&l).unwrap().get(x.id()).unwrap().clone()
             };
             let gc = {
                 let mut t = Tape::<f64>::new();
                 let x = t.leaf(z.clone(), true);
-                let l = cross_entropy(&mut t, &x, &targets, &CrossEntropy { weights: Some(alpha.clone()), label_smoothing: 0.0, reduction: cr }).unwrap();
+                let l = cross_entropy(
+                    &mut t,
+                    &x,
+                    &targets,
+                    &CrossEntropy {
+                        weights: Some(alpha.clone()),
+                        label_smoothing: 0.0,
+                        reduction: cr,
+                    },
+                )
+                .unwrap();
                 t.backward(&l).unwrap().get(x.id()).unwrap().clone()
             };
-            ecgrad_engine::testing::assert_close(gf.data(), gc.data(), 1e-15, 1e-13, "focal γ=0 vs CE gradient");
+            ecgrad_engine::testing::assert_close(
+                gf.data(),
+                gc.data(),
+                1e-15,
+                1e-13,
+                "focal γ=0 vs CE gradient",
+            );
         }
     }
 
@@ -156,7 +234,16 @@ mod tests {
         let z = Tensor::from_vec(Shape::d2(1, 2), vec![3f64.ln(), 0.0]).unwrap();
         let mut t = Tape::<f64>::no_grad();
         let x = t.input(z);
-        let l = focal(&mut t, &x, &[0], &Focal { gamma: 2.0, ..Default::default() }).unwrap();
+        let l = focal(
+            &mut t,
+            &x,
+            &[0],
+            &Focal {
+                gamma: 2.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let want = -(0.25f64 * 0.25) * 0.75f64.ln();
         assert!((l.value().data()[0] - want).abs() < 1e-16);
     }
@@ -164,8 +251,20 @@ mod tests {
     #[test]
     fn certain_prediction_gives_zero_loss_and_finite_gradient() {
         let mut t = Tape::<f64>::new();
-        let x = t.leaf(Tensor::from_vec(Shape::d2(1, 2), vec![800.0, -800.0]).unwrap(), true);
-        let l = focal(&mut t, &x, &[0], &Focal { gamma: 0.5, ..Default::default() }).unwrap();
+        let x = t.leaf(
+            Tensor::from_vec(Shape::d2(1, 2), vec![800.0, -800.0]).unwrap(),
+            true,
+        );
+        let l = focal(
+            &mut t,
+            &x,
+            &[0],
+            &Focal {
+                gamma: 0.5,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(l.value().data()[0], 0.0);
         let g = t.backward(&l).unwrap();
         assert!(g.get(x.id()).unwrap().data().iter().all(|v| v.is_finite()));

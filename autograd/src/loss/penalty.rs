@@ -25,7 +25,12 @@ impl<T: Real> Backward<T> for L2Backward<T> {
     }
     fn backward(&self, dy: &Tensor<T>, needs: &[bool]) -> Result<Vec<Option<Tensor<T>>>> {
         let s = T::from_f64(2.0) * self.lambda * dy.data()[0];
-        Ok(self.values.iter().zip(needs).map(|(w, &need)| need.then(|| map(w, |v| s * v))).collect())
+        Ok(self
+            .values
+            .iter()
+            .zip(needs)
+            .map(|(w, &need)| need.then(|| map(w, |v| s * v)))
+            .collect())
     }
 }
 
@@ -35,15 +40,30 @@ impl<T: Real> Backward<T> for L2Backward<T> {
 /// An invalid-parameter error for an empty list or a negative/non-finite λ.
 pub fn l2_penalty<T: Real>(tape: &mut Tape<T>, params: &[&Var<T>], lambda: f64) -> Result<Var<T>> {
     if params.is_empty() {
-        return Err(invalid("l2_penalty", "params", 0, "need at least one parameter"));
+        return Err(invalid(
+            "l2_penalty",
+            "params",
+            0,
+            "need at least one parameter",
+        ));
     }
     if !(lambda >= 0.0 && lambda.is_finite()) {
-        return Err(invalid("l2_penalty", "lambda", lambda, "must be finite and ≥ 0"));
+        return Err(invalid(
+            "l2_penalty",
+            "lambda",
+            lambda,
+            "must be finite and ≥ 0",
+        ));
     }
     let lambda = T::from_f64(lambda);
-    let sq: T = params.iter().map(|p| p.value().data().iter().map(|&v| v * v).sum::<T>()).sum();
+    let sq: T = params
+        .iter()
+        .map(|p| p.value().data().iter().map(|&v| v * v).sum::<T>())
+        .sum();
     let values = params.iter().map(|p| p.value().clone()).collect();
-    tape.record("l2_penalty", params, Tensor::scalar(lambda * sq), || Box::new(L2Backward { lambda, values }))
+    tape.record("l2_penalty", params, Tensor::scalar(lambda * sq), || {
+        Box::new(L2Backward { lambda, values })
+    })
 }
 
 #[cfg(test)]
@@ -56,14 +76,22 @@ mod tests {
     fn l2_penalty_gradcheck_every_param() {
         let a = random_tensor(&[3, 2, 5], -1.0, 1.0, 121);
         let b = random_tensor(&[4], -1.0, 1.0, 122);
-        assert_gradcheck("l2_penalty", |t, v| l2_penalty(t, &[&v[0], &v[1]], 0.3), &[a, b], 123);
+        assert_gradcheck(
+            "l2_penalty",
+            |t, v| l2_penalty(t, &[&v[0], &v[1]], 0.3),
+            &[a, b],
+            123,
+        );
     }
 
     #[test]
     fn hand_computed_penalty() {
         // λ = 0.5, w = [1, −2], v = [3]: P = 0.5·(1 + 4 + 9) = 7; ∂P/∂w = 2·0.5·w = w.
         let mut t = Tape::<f64>::new();
-        let w = t.leaf(Tensor::from_vec(Shape::d1(2), vec![1.0, -2.0]).unwrap(), true);
+        let w = t.leaf(
+            Tensor::from_vec(Shape::d1(2), vec![1.0, -2.0]).unwrap(),
+            true,
+        );
         let v = t.leaf(Tensor::from_vec(Shape::d1(1), vec![3.0]).unwrap(), true);
         let p = l2_penalty(&mut t, &[&w, &v], 0.5).unwrap();
         assert_eq!(p.value().data(), &[7.0]);

@@ -29,15 +29,30 @@ pub enum MaskNorm {
 
 fn check_target<T: Real>(op: &'static str, pred: &Var<T>, target: &Tensor<T>) -> Result<()> {
     if pred.shape() != target.shape() {
-        return Err(mismatch(op, "prediction and target must have the same shape", "prediction", pred.shape(), "target", target.shape()));
+        return Err(mismatch(
+            op,
+            "prediction and target must have the same shape",
+            "prediction",
+            pred.shape(),
+            "target",
+            target.shape(),
+        ));
     }
     Ok(())
 }
 
 /// Records a loss whose value and gradient (for a unit upstream gradient) are computed.
-fn record<T: Real>(tape: &mut Tape<T>, op: &'static str, pred: &Var<T>, value: T, grad: Vec<T>) -> Result<Var<T>> {
+fn record<T: Real>(
+    tape: &mut Tape<T>,
+    op: &'static str,
+    pred: &Var<T>,
+    value: T,
+    grad: Vec<T>,
+) -> Result<Var<T>> {
     let grads = vec![Some(tensor(pred.shape(), grad))];
-    tape.record(op, &[pred], Tensor::scalar(value), || Box::new(ScaledGradBackward { name: op, grads }))
+    tape.record(op, &[pred], Tensor::scalar(value), || {
+        Box::new(ScaledGradBackward { name: op, grads })
+    })
 }
 
 fn divisor<T: Real>(reduction: Reduction, n: usize) -> T {
@@ -51,11 +66,22 @@ fn divisor<T: Real>(reduction: Reduction, n: usize) -> T {
 ///
 /// # Errors
 /// A shape mismatch if `target` differs in shape from `pred`.
-pub fn mse<T: Real>(tape: &mut Tape<T>, pred: &Var<T>, target: &Tensor<T>, reduction: Reduction) -> Result<Var<T>> {
+pub fn mse<T: Real>(
+    tape: &mut Tape<T>,
+    pred: &Var<T>,
+    target: &Tensor<T>,
+    reduction: Reduction,
+) -> Result<Var<T>> {
     check_target("mse", pred, target)?;
     let d = divisor::<T>(reduction, target.numel());
     let two = T::from_f64(2.0);
-    let diff: Vec<T> = pred.value().data().iter().zip(target.data()).map(|(&p, &t)| p - t).collect();
+    let diff: Vec<T> = pred
+        .value()
+        .data()
+        .iter()
+        .zip(target.data())
+        .map(|(&p, &t)| p - t)
+        .collect();
     let value = diff.iter().map(|&e| e * e).sum::<T>() / d;
     let grad = diff.iter().map(|&e| two * e / d).collect();
     record(tape, "mse", pred, value, grad)
@@ -65,12 +91,31 @@ pub fn mse<T: Real>(tape: &mut Tape<T>, pred: &Var<T>, target: &Tensor<T>, reduc
 ///
 /// # Errors
 /// A shape mismatch if `target` differs in shape from `pred`.
-pub fn l1<T: Real>(tape: &mut Tape<T>, pred: &Var<T>, target: &Tensor<T>, reduction: Reduction) -> Result<Var<T>> {
+pub fn l1<T: Real>(
+    tape: &mut Tape<T>,
+    pred: &Var<T>,
+    target: &Tensor<T>,
+    reduction: Reduction,
+) -> Result<Var<T>> {
     check_target("l1", pred, target)?;
     let d = divisor::<T>(reduction, target.numel());
-    let diff: Vec<T> = pred.value().data().iter().zip(target.data()).map(|(&p, &t)| p - t).collect();
+    let diff: Vec<T> = pred
+        .value()
+        .data()
+        .iter()
+        .zip(target.data())
+        .map(|(&p, &t)| p - t)
+        .collect();
     let value = diff.iter().map(|&e| e.abs()).sum::<T>() / d;
-    let sign = |e: T| if e > T::ZERO { T::ONE } else if e < T::ZERO { -T::ONE } else { T::ZERO };
+    let sign = |e: T| {
+        if e > T::ZERO {
+            T::ONE
+        } else if e < T::ZERO {
+            -T::ONE
+        } else {
+            T::ZERO
+        }
+    };
     let grad = diff.iter().map(|&e| sign(e) / d).collect();
     record(tape, "l1", pred, value, grad)
 }
@@ -91,7 +136,14 @@ fn mask_indexer(pred: Shape, mask: Shape) -> Result<Box<dyn Fn(usize) -> usize>>
         let cl = pd[1] * pd[2];
         return Ok(Box::new(move |i| (i / cl) * l + i % l));
     }
-    Err(mismatch("masked_mse", "mask must have the prediction's shape, [L], or [N, L] for an [N, C, L] prediction", "prediction", pred, "mask", mask))
+    Err(mismatch(
+        "masked_mse",
+        "mask must have the prediction's shape, [L], or [N, L] for an [N, C, L] prediction",
+        "prediction",
+        pred,
+        "mask",
+        mask,
+    ))
 }
 
 /// Squared error counted only where the mask is 1; see the module docs.
@@ -99,7 +151,13 @@ fn mask_indexer(pred: Shape, mask: Shape) -> Result<Box<dyn Fn(usize) -> usize>>
 /// # Errors
 /// Shape errors for the target or an unsupported mask shape; an invalid-parameter error if a
 /// mask value is not exactly 0 or 1, or if `MaskNorm::Unmasked` finds no unmasked element.
-pub fn masked_mse<T: Real>(tape: &mut Tape<T>, pred: &Var<T>, target: &Tensor<T>, mask: &Tensor<T>, norm: MaskNorm) -> Result<Var<T>> {
+pub fn masked_mse<T: Real>(
+    tape: &mut Tape<T>,
+    pred: &Var<T>,
+    target: &Tensor<T>,
+    mask: &Tensor<T>,
+    norm: MaskNorm,
+) -> Result<Var<T>> {
     let op = "masked_mse";
     check_target(op, pred, target)?;
     let index = mask_indexer(pred.shape(), mask.shape())?;
@@ -113,7 +171,12 @@ pub fn masked_mse<T: Real>(tape: &mut Tape<T>, pred: &Var<T>, target: &Tensor<T>
         MaskNorm::Unmasked => {
             let count = (0..n).filter(|&i| m[index(i)] == T::ONE).count();
             if count == 0 {
-                return Err(invalid(op, "mask", "all zeros", "MaskNorm::Unmasked needs at least one unmasked element"));
+                return Err(invalid(
+                    op,
+                    "mask",
+                    "all zeros",
+                    "MaskNorm::Unmasked needs at least one unmasked element",
+                ));
             }
             T::from_usize(count)
         }
@@ -153,7 +216,11 @@ mod tests {
         let off = random_tensor(&[3, 4], 0.05, 1.0, 95);
         let mut p = t.clone();
         for (i, v) in p.data_mut().iter_mut().enumerate() {
-            *v += if i % 2 == 0 { off.data()[i] } else { -off.data()[i] };
+            *v += if i % 2 == 0 {
+                off.data()[i]
+            } else {
+                -off.data()[i]
+            };
         }
         for r in [Reduction::Mean, Reduction::Sum] {
             assert_gradcheck("l1", |tp, v| l1(tp, &v[0], &t, r), &[p.clone()], 96);
@@ -162,7 +229,9 @@ mod tests {
 
     fn mask_of(dims: &[usize], seed: u64) -> Tensor<f64> {
         let mut m = random_tensor(dims, 0.0, 1.0, seed);
-        m.data_mut().iter_mut().for_each(|v| *v = if *v < 0.4 { 0.0 } else { 1.0 });
+        m.data_mut()
+            .iter_mut()
+            .for_each(|v| *v = if *v < 0.4 { 0.0 } else { 1.0 });
         m
     }
 
@@ -170,9 +239,18 @@ mod tests {
     fn masked_mse_gradcheck_pred_every_mask_shape_and_norm() {
         let p = random_tensor(&[2, 3, 6], -1.0, 1.0, 97);
         let t = random_tensor(&[2, 3, 6], -1.0, 1.0, 98);
-        for mask in [mask_of(&[2, 3, 6], 99), mask_of(&[6], 100), mask_of(&[2, 6], 101)] {
+        for mask in [
+            mask_of(&[2, 3, 6], 99),
+            mask_of(&[6], 100),
+            mask_of(&[2, 6], 101),
+        ] {
             for norm in [MaskNorm::AllElements, MaskNorm::Unmasked] {
-                assert_gradcheck("masked_mse", |tp, v| masked_mse(tp, &v[0], &t, &mask, norm), &[p.clone()], 102);
+                assert_gradcheck(
+                    "masked_mse",
+                    |tp, v| masked_mse(tp, &v[0], &t, &mask, norm),
+                    &[p.clone()],
+                    102,
+                );
             }
         }
     }
@@ -210,8 +288,20 @@ mod tests {
         let mut t = Tape::<f64>::no_grad();
         let x = t.input(p);
         // errors [1, −3]: MSE = (1 + 9)/2 = 5, L1 = (1 + 3)/2 = 2.
-        assert_eq!(mse(&mut t, &x, &target, Reduction::Mean).unwrap().value().data(), &[5.0]);
-        assert_eq!(l1(&mut t, &x, &target, Reduction::Mean).unwrap().value().data(), &[2.0]);
+        assert_eq!(
+            mse(&mut t, &x, &target, Reduction::Mean)
+                .unwrap()
+                .value()
+                .data(),
+            &[5.0]
+        );
+        assert_eq!(
+            l1(&mut t, &x, &target, Reduction::Mean)
+                .unwrap()
+                .value()
+                .data(),
+            &[2.0]
+        );
         assert!(mse(&mut t, &x, &Tensor::zeros(Shape::d1(3)), Reduction::Mean).is_err());
     }
 }
