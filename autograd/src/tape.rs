@@ -1,7 +1,7 @@
 //! The tape: a per-step record of every op, walked backwards to compute gradients.
 //!
 //! # How it works
-//! Every recorded op appends one [`Node`] to a `Vec`: its name, the ids of its inputs, its output
+//! Every recorded op appends one `Node` to a `Vec`: its name, the ids of its inputs, its output
 //! shape, whether it depends on anything that needs a gradient, and a boxed [`Backward`] rule that
 //! owns the tensors saved for the backward pass. An op can only use variables that already exist,
 //! so **creation order is a topological order**: `backward` walks the vector from the end, with no

@@ -84,7 +84,7 @@ mod tests {
             assert_gradcheck(
                 "bce_with_logits",
                 |t, v| bce_with_logits(t, &v[0], &y, r),
-                &[z.clone()],
+                std::slice::from_ref(&z),
                 113,
             );
         }

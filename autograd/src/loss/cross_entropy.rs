@@ -1,7 +1,7 @@
 //! Softmax cross-entropy on logits, with class weights and label smoothing (PyTorch semantics).
 //!
 //! Shapes: logits z `[N, C]`, targets: N class indices, weights w: C values (default all 1).
-//! With log p = log_softmax(z) (max-subtracted, see [`super::log_softmax_row`]) and smoothing ε:
+//! With log p = log_softmax(z) (max-subtracted) and smoothing ε:
 //!
 //!   ℓₙ = (1 − ε)·w_{yₙ}·(−log p_{n,yₙ}) + (ε/C)·Σ_c w_c·(−log p_{n,c})
 //!   L  = Σₙ ℓₙ / D,   D = Σₙ w_{yₙ} (Mean) or 1 (Sum).
@@ -64,7 +64,7 @@ pub(crate) fn validate<T: Real>(
                 format!("need one weight per class (C = {c})"),
             ));
         }
-        if let Some(bad) = w.iter().find(|v| !(**v >= T::ZERO) || !v.is_finite()) {
+        if let Some(bad) = w.iter().find(|v| !v.is_finite() || **v < T::ZERO) {
             return Err(invalid(
                 op,
                 "weight",
@@ -101,7 +101,7 @@ pub fn cross_entropy<T: Real>(
         Reduction::Sum => T::ONE,
         Reduction::Mean => targets.iter().map(|&y| w[y]).sum(),
     };
-    if !(denom > T::ZERO) {
+    if !denom.is_finite() || denom <= T::ZERO {
         return Err(invalid(
             op,
             "weights",
@@ -162,7 +162,7 @@ mod tests {
                     assert_gradcheck(
                         "cross_entropy",
                         |t, v| cross_entropy(t, &v[0], &targets, &opts),
-                        &[z.clone()],
+                        std::slice::from_ref(&z),
                         72,
                     );
                 }

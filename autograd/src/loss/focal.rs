@@ -59,7 +59,7 @@ fn pow<T: Real>(q: T, p: T) -> T {
 /// Focal loss of `logits` `[N, C]` against class indices; see the module docs.
 ///
 /// # Errors
-/// As [`super::cross_entropy`] for shapes, targets and α; γ must be finite and ≥ 0.
+/// As [`super::cross_entropy()`] for shapes, targets and α; γ must be finite and ≥ 0.
 pub fn focal<T: Real>(
     tape: &mut Tape<T>,
     logits: &Var<T>,
@@ -79,7 +79,7 @@ pub fn focal<T: Real>(
         FocalReduction::WeightedMean => targets.iter().map(|&y| alpha[y]).sum(),
         FocalReduction::Sum => T::ONE,
     };
-    if !(denom > T::ZERO) {
+    if !denom.is_finite() || denom <= T::ZERO {
         return Err(invalid(
             op,
             "alpha",
@@ -141,7 +141,7 @@ mod tests {
                     assert_gradcheck(
                         "focal",
                         |t, v| focal(t, &v[0], &targets, &opts),
-                        &[z.clone()],
+                        std::slice::from_ref(&z),
                         82,
                     );
                 }

@@ -205,7 +205,12 @@ mod tests {
         let p = random_tensor(&[2, 3, 5], -1.0, 1.0, 91);
         let t = random_tensor(&[2, 3, 5], -1.0, 1.0, 92);
         for r in [Reduction::Mean, Reduction::Sum] {
-            assert_gradcheck("mse", |tp, v| mse(tp, &v[0], &t, r), &[p.clone()], 93);
+            assert_gradcheck(
+                "mse",
+                |tp, v| mse(tp, &v[0], &t, r),
+                std::slice::from_ref(&p),
+                93,
+            );
         }
     }
 
@@ -223,7 +228,12 @@ mod tests {
             };
         }
         for r in [Reduction::Mean, Reduction::Sum] {
-            assert_gradcheck("l1", |tp, v| l1(tp, &v[0], &t, r), &[p.clone()], 96);
+            assert_gradcheck(
+                "l1",
+                |tp, v| l1(tp, &v[0], &t, r),
+                std::slice::from_ref(&p),
+                96,
+            );
         }
     }
 
@@ -248,7 +258,7 @@ mod tests {
                 assert_gradcheck(
                     "masked_mse",
                     |tp, v| masked_mse(tp, &v[0], &t, &mask, norm),
-                    &[p.clone()],
+                    std::slice::from_ref(&p),
                     102,
                 );
             }

@@ -4,7 +4,7 @@
 //!
 //! Gradients, both written in terms of the **output** y, so only y is saved (dfdx's
 //! `DF_USES_FX` idea; the input can be freed):
-//! - relu: dx = dy ⊙ [y > 0]   (the subgradient 0 is used at x = 0);
+//! - relu: dx = dy ⊙ \[y > 0\]   (the subgradient 0 is used at x = 0);
 //! - tanh: dx = dy ⊙ (1 − y²), since d tanh/dx = 1 − tanh².
 //!
 //! Kernels: plain loops for now; they will move to `engine/src/ops/activation.rs` (where f32

@@ -310,7 +310,7 @@ mod tests {
         assert_gradcheck(
             "narrow time",
             |t, v| narrow(t, &v[0], 2, 1, 2),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             66,
         );
         assert_gradcheck("narrow channel", |t, v| narrow(t, &v[0], 1, 4, 1), &[x], 67);

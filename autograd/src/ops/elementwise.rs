@@ -2,12 +2,12 @@
 //!
 //! Forward (all O(n) for n elements):
 //! - `add`: y = a + b;  `sub`: y = a − b;  `mul`: y = a ⊙ b;  `scale`: y = α·x;
-//! - `bias_add`: y[n, c, l] = x[n, c, l] + b[c] (x is NCL, b is [C]).
+//! - `bias_add`: y\[n, c, l\] = x\[n, c, l\] + b\[c\] (x is NCL, b is \[C\]).
 //!
 //! Gradients:
 //! - add: da = dy, db = dy;  sub: da = dy, db = −dy;
 //! - mul: da = dy ⊙ b, db = dy ⊙ a (saves both inputs);  scale: dx = α·dy;
-//! - bias_add: dx = dy, db[c] = Σₙ Σₗ dy[n, c, l].
+//! - bias_add: dx = dy, db\[c\] = Σₙ Σₗ dy\[n, c, l\].
 //!
 //! Kernels: plain loops for now; they will move to `engine/src/ops/elementwise.rs` when the
 //! engine's elementwise kernels land.
@@ -156,7 +156,7 @@ impl<T: Real> Backward<T> for BiasAddBackward {
     }
 }
 
-/// y[n, c, l] = x[n, c, l] + b[c] for NCL `x` and `b` of shape [C].
+/// y\[n, c, l\] = x\[n, c, l\] + b\[c\] for NCL `x` and `b` of shape \[C\].
 ///
 /// # Errors
 /// Rank errors if `x` is not rank 3; a shape mismatch if `b` is not `[C]`.
