@@ -41,7 +41,7 @@
 //!   [`gradcheck`] with a random projection of the output, never a plain sum.
 //!
 //! ## Where things are
-//! - [`tape`]: [`Tape`], [`Var`], [`NodeId`], [`Gradients`]; [`backward`]: the [`Backward`] trait.
+//! - [`tape`]: [`Tape`], [`Var`], [`NodeId`]; [`gradients`]: [`Gradients`]; [`backward`]: the [`Backward`] trait.
 //! - [`param`]: [`Param`] (dotted PyTorch names), [`Buffer`], [`ParamStore`], [`Parameters`].
 //! - [`ops`]: recorded ops, one file per engine op family; [`loss`]: fused losses.
 //! - [`optim`]: SGD, Adam/AdamW, Adagrad, Adadelta, RMSprop, clipping, schedules.
@@ -59,6 +59,7 @@ pub use ecgrad_engine as engine;
 pub mod backward;
 pub mod error;
 pub mod gradcheck;
+pub mod gradients;
 pub mod loss;
 pub mod ops;
 pub mod optim;
@@ -67,6 +68,7 @@ pub mod tape;
 
 pub use backward::Backward;
 pub use error::{Error, Result};
+pub use gradients::Gradients;
 pub use optim::Optimizer;
 pub use param::{Buffer, Param, ParamStore, Parameters};
-pub use tape::{Gradients, NodeId, Tape, Var};
+pub use tape::{NodeId, Tape, Var};

@@ -26,7 +26,8 @@ use ecgrad_engine::{Real, Shape, Tensor};
 
 use crate::backward::{Backward, accumulate, check_finite};
 use crate::error::{Error, Result, invalid};
-use crate::param::{Param, Parameters};
+use crate::gradients::Gradients;
+use crate::param::Param;
 
 /// The index of a node on its tape. Variables that were never recorded (from a `no_grad` tape
 /// or [`Var::detach`]) carry [`NodeId::NONE`].
@@ -44,6 +45,11 @@ impl NodeId {
 }
 
 /// A value flowing through the graph: a node id plus the value tensor (an `Arc` clone, cheap).
+///
+/// A `Var` made by [`Tape::param`] shares its buffer with the parameter. Drop such variables
+/// (end the forward/backward scope) before `Optimizer::step`: the in-place update would
+/// otherwise have to copy the buffer (`Arc::make_mut`), which is correct but wastes a copy per
+/// parameter per step (`autograd/tests/train_mlp.rs` checks that a well-scoped loop never copies).
 #[derive(Clone, Debug)]
 pub struct Var<T: Real = f32> {
     id: NodeId,
@@ -370,65 +376,6 @@ impl<T: Real> Tape<T> {
             }
         }
         Ok(grads)
-    }
-}
-
-/// The result of a backward pass: leaf gradients, parameter names, and any kept gradients.
-#[derive(Debug)]
-pub struct Gradients<T: Real> {
-    leaves: BTreeMap<NodeId, Tensor<T>>,
-    params: Vec<(Arc<str>, NodeId)>,
-    kept: BTreeMap<NodeId, Tensor<T>>,
-}
-
-impl<T: Real> Gradients<T> {
-    /// The gradient of a leaf, or of a node passed to `backward_keep`; `None` when it received
-    /// no gradient (not on a path to the loss, or not requiring grad).
-    pub fn get(&self, id: NodeId) -> Option<&Tensor<T>> {
-        self.leaves.get(&id).or_else(|| self.kept.get(&id))
-    }
-    /// The gradient of the parameter named `name`, summed over every leaf created for it.
-    ///
-    /// # Errors
-    /// Only on internal shape disagreement between leaves of one parameter.
-    pub fn param(&self, name: &str) -> Result<Option<Tensor<T>>> {
-        let mut acc = None;
-        for (n, id) in &self.params {
-            if &**n == name {
-                accumulate(&mut acc, self.leaves[id].clone())?;
-            }
-        }
-        Ok(acc)
-    }
-    /// Adds each parameter gradient into the matching `Param::grad` (PyTorch accumulates into
-    /// `.grad` the same way; call `zero_grad` between steps).
-    ///
-    /// # Errors
-    /// A shape error if a parameter's value changed shape since it was put on the tape.
-    pub fn accumulate_into(&self, params: &mut dyn Parameters<T>) -> Result<()> {
-        let mut result = Ok(());
-        params.visit_params(&mut |p| {
-            if result.is_err() {
-                return;
-            }
-            for (n, id) in &self.params {
-                if **n == *p.name {
-                    if let Err(e) = p.accumulate_grad(&self.leaves[id]) {
-                        result = Err(e);
-                        return;
-                    }
-                }
-            }
-        });
-        result
-    }
-    /// Number of leaf gradients held.
-    pub fn len(&self) -> usize {
-        self.leaves.len()
-    }
-    /// True when no leaf received a gradient.
-    pub fn is_empty(&self) -> bool {
-        self.leaves.is_empty()
     }
 }
 

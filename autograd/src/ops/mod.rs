@@ -9,6 +9,7 @@
 //! | op | file | gradcheck tests |
 //! |---|---|---|
 //! | add, sub, mul, scale, bias_add | `elementwise.rs` | `elementwise::tests::*_gradcheck_*` |
+//! | matmul (transpose flags) | `matmul.rs` | `matmul::tests::matmul_gradcheck_a_and_b_all_flags` |
 //! | relu, tanh | `activation.rs` | `activation::tests::*_gradcheck_x` |
 //! | sum, mean | `reduce.rs` | `reduce::tests::*_gradcheck_x` |
 //! | reshape | `reshape.rs` | `reshape::tests::reshape_gradcheck_x` |
@@ -18,6 +19,7 @@
 pub mod activation;
 pub mod concat;
 pub mod elementwise;
+pub mod matmul;
 pub mod reduce;
 pub mod reshape;
 pub mod transpose;
@@ -25,6 +27,7 @@ pub mod transpose;
 pub use activation::{relu, tanh};
 pub use concat::{concat, narrow, split};
 pub use elementwise::{add, bias_add, mul, scale, sub};
+pub use matmul::matmul;
 pub use reduce::{mean, sum};
 pub use reshape::reshape;
 pub use transpose::{ncl_to_ntf, ntf_to_ncl};
