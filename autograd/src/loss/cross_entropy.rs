@@ -1,6 +1,7 @@
 //! Softmax cross-entropy on logits, with class weights and label smoothing (PyTorch semantics).
 //!
-//! Shapes: logits z `[N, C]`, targets: N class indices, weights w: C values (default all 1).
+//! Shapes: logits z `[N, C]` with N class indices, or `[N, C, L]` (a class per time step) with
+//! N·L indices in `[N, L]` order; weights w: C values (default all 1).
 //! With log p = log_softmax(z) (max-subtracted) and smoothing ε:
 //!
 //!   ℓₙ = (1 − ε)·w_{yₙ}·(−log p_{n,yₙ}) + (ε/C)·Σ_c w_c·(−log p_{n,c})
@@ -11,7 +12,7 @@
 //!
 //! Gradient (using ∂(−log p_k)/∂z_c = p_c − δ_{kc} and W = Σ_k w_k):
 //!   ∂ℓₙ/∂z_c = (1 − ε)·w_{yₙ}·(p_c − δ_{c,yₙ}) + (ε/C)·(W·p_c − w_c),   then ÷ D.
-//! Cost: about 3·N·C exp/add. Only `[N, C]` is supported (no spatial targets, no ignore_index).
+//! Cost: about 3·N·C exp/add. No `ignore_index`: every target counts.
 
 use ecgrad_engine::{Real, Tensor};
 
@@ -31,20 +32,55 @@ pub struct CrossEntropy<T: Real> {
     pub reduction: Reduction,
 }
 
-/// Checks targets and weights against N and C (shared with focal loss).
+/// How class scores are laid out: logits `[N, C]` (inner = 1) or `[N, C, L]` (inner = L, one
+/// prediction per time step, as for ECG delineation). A "row" is one (n, l) position.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClassLayout {
+    /// Number of rows, N·inner (= the number of targets).
+    pub(crate) rows: usize,
+    /// Number of classes C.
+    pub(crate) c: usize,
+    /// Positions per sample (1 or L).
+    pub(crate) inner: usize,
+}
+
+impl ClassLayout {
+    /// Flat index of class k's score in row r = n·inner + l: ((n·C + k)·inner + l).
+    pub(crate) fn index(&self, r: usize, k: usize) -> usize {
+        let (n, l) = (r / self.inner, r % self.inner);
+        (n * self.c + k) * self.inner + l
+    }
+}
+
+/// Checks targets and weights against the logits' layout (shared with focal loss).
 pub(crate) fn validate<T: Real>(
     op: &'static str,
     logits: &Var<T>,
     targets: &[usize],
     weights: Option<&[T]>,
-) -> Result<(usize, usize)> {
-    let (n, c) = logits.shape().dims2(op, "logits")?;
+) -> Result<ClassLayout> {
+    let (n, c, inner) = match *logits.shape().dims() {
+        [n, c] => (n, c, 1),
+        [n, c, l] => (n, c, l),
+        _ => {
+            return Err(invalid(
+                op,
+                "logits",
+                logits.shape(),
+                "must be [N, C] or [N, C, L]",
+            ));
+        }
+    };
+    let n = n * inner;
     if targets.len() != n {
         return Err(invalid(
             op,
             "targets",
             format!("{} labels", targets.len()),
-            format!("need one label per row of logits {}", logits.shape()),
+            format!(
+                "need one label per row (N, or N·L in [N, L] order) of logits {}",
+                logits.shape()
+            ),
         ));
     }
     if let Some(&bad) = targets.iter().find(|&&t| t >= c) {
@@ -73,7 +109,7 @@ pub(crate) fn validate<T: Real>(
             ));
         }
     }
-    Ok((n, c))
+    Ok(ClassLayout { rows: n, c, inner })
 }
 
 /// Softmax cross-entropy of `logits` `[N, C]` against class indices; see the module docs.
@@ -89,7 +125,8 @@ pub fn cross_entropy<T: Real>(
     opts: &CrossEntropy<T>,
 ) -> Result<Var<T>> {
     let op = "cross_entropy";
-    let (n, c) = validate(op, logits, targets, opts.weights.as_deref())?;
+    let layout = validate(op, logits, targets, opts.weights.as_deref())?;
+    let c = layout.c;
     let eps = opts.label_smoothing;
     if !(0.0..=1.0).contains(&eps) {
         return Err(invalid(op, "label_smoothing", eps, "must be in [0, 1]"));
@@ -113,16 +150,21 @@ pub fn cross_entropy<T: Real>(
     let z = logits.value().data();
     let mut logp = vec![T::ZERO; c];
     let mut loss = T::ZERO;
-    let mut grad = vec![T::ZERO; n * c];
+    let mut zrow = vec![T::ZERO; c];
+    let mut grad = vec![T::ZERO; z.len()];
     for (row, &y) in targets.iter().enumerate() {
-        log_softmax_row(&z[row * c..][..c], &mut logp);
+        // Gather the row's C scores (stride `inner` for [N, C, L] logits).
+        for (k, v) in zrow.iter_mut().enumerate() {
+            *v = z[layout.index(row, k)];
+        }
+        log_softmax_row(&zrow, &mut logp);
         let smooth_term: T = (0..c).map(|k| w[k] * -logp[k]).sum();
         loss += keep * w[y] * -logp[y] + smooth * smooth_term;
-        let g = &mut grad[row * c..][..c];
         for k in 0..c {
             let p = logp[k].exp();
             let onehot = if k == y { T::ONE } else { T::ZERO };
-            g[k] = (keep * w[y] * (p - onehot) + smooth * (w_total * p - w[k])) / denom;
+            grad[layout.index(row, k)] =
+                (keep * w[y] * (p - onehot) + smooth * (w_total * p - w[k])) / denom;
         }
     }
     let value = Tensor::scalar(loss / denom);
@@ -168,6 +210,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn cross_entropy_gradcheck_per_time_step_logits() {
+        // [N, C, L] = [2, 3, 4]: one class per time step, targets in [N, L] order.
+        let z = random_tensor(&[2, 3, 4], -3.0, 3.0, 74);
+        let targets = [0, 1, 2, 2, 1, 0, 0, 2];
+        let opts = CrossEntropy {
+            weights: Some(vec![0.5, 1.0, 2.0]),
+            label_smoothing: 0.1,
+            reduction: Reduction::Mean,
+        };
+        assert_gradcheck(
+            "cross_entropy [N, C, L]",
+            |t, v| cross_entropy(t, &v[0], &targets, &opts),
+            std::slice::from_ref(&z),
+            75,
+        );
+        // Same value as the [N·L, C] layout built by moving the class axis last.
+        let mut rows = Vec::new();
+        for n in 0..2 {
+            for l in 0..4 {
+                for c in 0..3 {
+                    rows.push(z.data()[(n * 3 + c) * 4 + l]);
+                }
+            }
+        }
+        let flat = Tensor::from_vec(Shape::d2(8, 3), rows).unwrap();
+        let (a, b) = (value(z, &targets, &opts), value(flat, &targets, &opts));
+        assert!((a - b).abs() < 1e-15, "{a} vs {b}");
     }
 
     #[test]
@@ -233,6 +305,11 @@ mod tests {
         assert!(
             cross_entropy(&mut t, &z, &[0, 0], &w).is_err(),
             "zero total weight"
+        );
+        let r1 = t.input(Tensor::zeros(Shape::d1(3)));
+        assert!(
+            cross_entropy(&mut t, &r1, &[0], &d).is_err(),
+            "rank-1 logits"
         );
         let s = CrossEntropy {
             label_smoothing: 1.5,

@@ -1,12 +1,13 @@
 //! Focal loss (Lin et al. 2017) for class-imbalanced beats: cross-entropy down-weighted on easy
 //! examples.
 //!
-//! Shapes: logits z `[N, C]`, N class indices, α: C per-class weights (default all 1), γ ≥ 0.
+//! Shapes: logits z `[N, C]` with N class indices, or `[N, C, L]` with N·L indices (as
+//! [`super::cross_entropy()`]); α: C per-class weights (default all 1), γ ≥ 0.
 //! With p = softmax(z), pₜ = p_{n,yₙ} and qₜ = 1 − pₜ:
 //!
 //!   ℓₙ = −α_{yₙ}·qₜ^γ·log pₜ
 //!
-//! For γ = 0 this is exactly weighted cross-entropy (tested). Reductions: `Mean` ÷ N (the usual
+//! For γ = 0 this is exactly weighted cross-entropy (tested). Reductions: `Mean` ÷ the number of targets (the usual
 //! focal convention), `WeightedMean` ÷ Σₙ α_{yₙ} (PyTorch's weighted-CE convention), `Sum`.
 //!
 //! Gradient: ∂ℓ/∂pₜ = α(γ·qₜ^{γ−1}·log pₜ − qₜ^γ/pₜ) and ∂pₜ/∂z_c = pₜ(δ_{c,y} − p_c), so
@@ -67,7 +68,8 @@ pub fn focal<T: Real>(
     opts: &Focal<T>,
 ) -> Result<Var<T>> {
     let op = "focal";
-    let (n, c) = super::cross_entropy::validate(op, logits, targets, opts.alpha.as_deref())?;
+    let layout = super::cross_entropy::validate(op, logits, targets, opts.alpha.as_deref())?;
+    let (n, c) = (layout.rows, layout.c);
     if !(opts.gamma >= 0.0 && opts.gamma.is_finite()) {
         return Err(invalid(op, "gamma", opts.gamma, "must be finite and ≥ 0"));
     }
@@ -90,9 +92,13 @@ pub fn focal<T: Real>(
     let z = logits.value().data();
     let mut logp = vec![T::ZERO; c];
     let mut loss = T::ZERO;
-    let mut grad = vec![T::ZERO; n * c];
+    let mut zrow = vec![T::ZERO; c];
+    let mut grad = vec![T::ZERO; z.len()];
     for (row, &y) in targets.iter().enumerate() {
-        log_softmax_row(&z[row * c..][..c], &mut logp);
+        for (k, v) in zrow.iter_mut().enumerate() {
+            *v = z[layout.index(row, k)];
+        }
+        log_softmax_row(&zrow, &mut logp);
         let pt = logp[y].exp();
         let q: T = (0..c).filter(|&k| k != y).map(|k| logp[k].exp()).sum();
         let qg = pow(q, gamma);
@@ -105,7 +111,7 @@ pub fn focal<T: Real>(
         let g_row = alpha[y] * (focus - qg);
         for k in 0..c {
             let onehot = if k == y { T::ONE } else { T::ZERO };
-            grad[row * c + k] = g_row * (onehot - logp[k].exp()) / denom;
+            grad[layout.index(row, k)] = g_row * (onehot - logp[k].exp()) / denom;
         }
     }
     let value = Tensor::scalar(loss / denom);
@@ -147,6 +153,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn focal_gradcheck_per_time_step_logits() {
+        let z = random_tensor(&[2, 3, 5], -3.0, 3.0, 84);
+        let targets = [0, 1, 2, 2, 1, 0, 0, 2, 1, 1];
+        let opts = Focal {
+            alpha: Some(vec![0.5, 1.0, 2.0]),
+            gamma: 2.0,
+            reduction: FocalReduction::Mean,
+        };
+        assert_gradcheck(
+            "focal [N, C, L]",
+            |t, v| focal(t, &v[0], &targets, &opts),
+            std::slice::from_ref(&z),
+            85,
+        );
     }
 
     #[test]
