@@ -352,6 +352,17 @@ impl<T: Real> Tape<T> {
                 .map(|id| *id != NodeId::NONE && requires[id.0])
                 .collect();
             let dxs = rule.backward(&dy, &needs)?;
+            if dxs.len() != node.inputs.len() {
+                return Err(invalid(
+                    node.op,
+                    "backward",
+                    format!("{} gradients", dxs.len()),
+                    format!(
+                        "the rule must return one entry per input ({})",
+                        node.inputs.len()
+                    ),
+                ));
+            }
             // Free the saved tensors and the upstream gradient before touching the next node.
             drop(rule);
             drop(dy);
