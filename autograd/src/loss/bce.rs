@@ -78,7 +78,8 @@ pub fn bce_with_logits<T: Real>(
         Reduction::Sum => T::ONE,
     };
     let mut value = T::ZERO;
-    let mut grad = Vec::with_capacity(targets.numel());
+    let want = tape.requires_grad(logits);
+    let mut grad = Vec::with_capacity(if want { targets.numel() } else { 0 });
     for (i, (&z, &y)) in logits.value().data().iter().zip(targets.data()).enumerate() {
         // ℓ = [max(z, 0) − z·y + ln(1 + e^{−|z|})] + (lw − 1)·softplus(−z): the bracket is the
         // unweighted loss in the form without cancellation; lw − 1 = (p − 1)·y is the extra
@@ -87,12 +88,18 @@ pub fn bce_with_logits<T: Real>(
         let log1p_term = (T::ONE + (-z.abs()).exp()).ln();
         let softplus_neg = log1p_term + (-z).max(T::ZERO);
         value += z.max(T::ZERO) - z * y + log1p_term + extra * softplus_neg;
-        let s = sigmoid(z);
-        grad.push((s - y + extra * (s - T::ONE)) / d);
+        if want {
+            let s = sigmoid(z);
+            grad.push((s - y + extra * (s - T::ONE)) / d);
+        }
     }
-    let grads = vec![Some(tensor(logits.shape(), grad))];
-    tape.record(op, &[logits], Tensor::scalar(value / d), || {
-        Box::new(ScaledGradBackward { name: op, grads })
+    // The gradient was only computed if something will use it (not under no_grad/eval).
+    let shape = logits.shape();
+    tape.record(op, &[logits], Tensor::scalar(value / d), move || {
+        Box::new(ScaledGradBackward {
+            name: op,
+            grads: vec![Some(tensor(shape, grad))],
+        })
     })
 }
 

@@ -151,7 +151,12 @@ pub fn cross_entropy<T: Real>(
     let mut logp = vec![T::ZERO; c];
     let mut loss = T::ZERO;
     let mut zrow = vec![T::ZERO; c];
-    let mut grad = vec![T::ZERO; z.len()];
+    let want = tape.requires_grad(logits);
+    let mut grad = if want {
+        vec![T::ZERO; z.len()]
+    } else {
+        Vec::new()
+    };
     for (row, &y) in targets.iter().enumerate() {
         // Gather the row's C scores (stride `inner` for [N, C, L] logits).
         for (k, v) in zrow.iter_mut().enumerate() {
@@ -160,7 +165,7 @@ pub fn cross_entropy<T: Real>(
         log_softmax_row(&zrow, &mut logp);
         let smooth_term: T = (0..c).map(|k| w[k] * -logp[k]).sum();
         loss += keep * w[y] * -logp[y] + smooth * smooth_term;
-        for k in 0..c {
+        for k in (0..c).filter(|_| want) {
             let p = logp[k].exp();
             let onehot = if k == y { T::ONE } else { T::ZERO };
             grad[layout.index(row, k)] =
@@ -168,9 +173,13 @@ pub fn cross_entropy<T: Real>(
         }
     }
     let value = Tensor::scalar(loss / denom);
-    let grads = vec![Some(tensor(logits.shape(), grad))];
-    tape.record(op, &[logits], value, || {
-        Box::new(ScaledGradBackward { name: op, grads })
+    // The gradient was only computed if something will use it (not under no_grad/eval).
+    let shape = logits.shape();
+    tape.record(op, &[logits], value, move || {
+        Box::new(ScaledGradBackward {
+            name: op,
+            grads: vec![Some(tensor(shape, grad))],
+        })
     })
 }
 

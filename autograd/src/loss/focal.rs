@@ -93,7 +93,12 @@ pub fn focal<T: Real>(
     let mut logp = vec![T::ZERO; c];
     let mut loss = T::ZERO;
     let mut zrow = vec![T::ZERO; c];
-    let mut grad = vec![T::ZERO; z.len()];
+    let want = tape.requires_grad(logits);
+    let mut grad = if want {
+        vec![T::ZERO; z.len()]
+    } else {
+        Vec::new()
+    };
     for (row, &y) in targets.iter().enumerate() {
         for (k, v) in zrow.iter_mut().enumerate() {
             *v = z[layout.index(row, k)];
@@ -109,15 +114,19 @@ pub fn focal<T: Real>(
             gamma * pow(q, gamma - T::ONE) * pt * logp[y]
         };
         let g_row = alpha[y] * (focus - qg);
-        for k in 0..c {
+        for k in (0..c).filter(|_| want) {
             let onehot = if k == y { T::ONE } else { T::ZERO };
             grad[layout.index(row, k)] = g_row * (onehot - logp[k].exp()) / denom;
         }
     }
     let value = Tensor::scalar(loss / denom);
-    let grads = vec![Some(tensor(logits.shape(), grad))];
-    tape.record(op, &[logits], value, || {
-        Box::new(ScaledGradBackward { name: op, grads })
+    // The gradient was only computed if something will use it (not under no_grad/eval).
+    let shape = logits.shape();
+    tape.record(op, &[logits], value, move || {
+        Box::new(ScaledGradBackward {
+            name: op,
+            grads: vec![Some(tensor(shape, grad))],
+        })
     })
 }
 

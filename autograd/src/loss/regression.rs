@@ -41,7 +41,8 @@ fn check_target<T: Real>(op: &'static str, pred: &Var<T>, target: &Tensor<T>) ->
     Ok(())
 }
 
-/// Records a loss whose value and gradient (for a unit upstream gradient) are computed.
+/// Records a loss whose value and gradient (for a unit upstream gradient) are computed; `grad`
+/// is empty when `pred` needs no gradient (then the closure never runs).
 fn record<T: Real>(
     tape: &mut Tape<T>,
     op: &'static str,
@@ -49,9 +50,12 @@ fn record<T: Real>(
     value: T,
     grad: Vec<T>,
 ) -> Result<Var<T>> {
-    let grads = vec![Some(tensor(pred.shape(), grad))];
-    tape.record(op, &[pred], Tensor::scalar(value), || {
-        Box::new(ScaledGradBackward { name: op, grads })
+    let shape = pred.shape();
+    tape.record(op, &[pred], Tensor::scalar(value), move || {
+        Box::new(ScaledGradBackward {
+            name: op,
+            grads: vec![Some(tensor(shape, grad))],
+        })
     })
 }
 
@@ -83,7 +87,11 @@ pub fn mse<T: Real>(
         .map(|(&p, &t)| p - t)
         .collect();
     let value = diff.iter().map(|&e| e * e).sum::<T>() / d;
-    let grad = diff.iter().map(|&e| two * e / d).collect();
+    let grad = if tape.requires_grad(pred) {
+        diff.iter().map(|&e| two * e / d).collect()
+    } else {
+        Vec::new()
+    };
     record(tape, "mse", pred, value, grad)
 }
 
@@ -116,7 +124,11 @@ pub fn l1<T: Real>(
             T::ZERO
         }
     };
-    let grad = diff.iter().map(|&e| sign(e) / d).collect();
+    let grad = if tape.requires_grad(pred) {
+        diff.iter().map(|&e| sign(e) / d).collect()
+    } else {
+        Vec::new()
+    };
     record(tape, "l1", pred, value, grad)
 }
 
@@ -184,12 +196,15 @@ pub fn masked_mse<T: Real>(
     let two = T::from_f64(2.0);
     let (p, t) = (pred.value().data(), target.data());
     let mut value = T::ZERO;
-    let mut grad = vec![T::ZERO; n];
+    let want = tape.requires_grad(pred);
+    let mut grad = if want { vec![T::ZERO; n] } else { Vec::new() };
     for i in 0..n {
         if m[index(i)] == T::ONE {
             let e = p[i] - t[i];
             value += e * e;
-            grad[i] = two * e / d;
+            if want {
+                grad[i] = two * e / d;
+            }
         }
     }
     record(tape, op, pred, value / d, grad)
@@ -289,6 +304,18 @@ mod tests {
         assert!(masked_mse(&mut t, &x, &target, &half, MaskNorm::AllElements).is_err());
         let wrong = Tensor::zeros(Shape::d1(3));
         assert!(masked_mse(&mut t, &x, &target, &wrong, MaskNorm::AllElements).is_err());
+    }
+
+    #[test]
+    fn l1_at_a_tie_uses_sign_zero() {
+        // p = t exactly: PyTorch's sign(0) = 0, so no gradient; elsewhere ±1/n.
+        let p = Tensor::from_vec(Shape::d1(3), vec![1.0, 2.0, -1.0]).unwrap();
+        let target = Tensor::from_vec(Shape::d1(3), vec![1.0, 0.0, 0.0]).unwrap();
+        let mut t = Tape::<f64>::new();
+        let x = t.leaf(p, true);
+        let l = l1(&mut t, &x, &target, Reduction::Mean).unwrap();
+        let g = t.backward(&l).unwrap();
+        assert_eq!(g.get(x.id()).unwrap().data(), &[0.0, 1.0 / 3.0, -1.0 / 3.0]);
     }
 
     #[test]
