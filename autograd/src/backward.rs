@@ -10,8 +10,9 @@ use ecgrad_engine::{Real, Tensor};
 
 use crate::error::{Error, Result};
 
-/// A reverse-mode rule for one recorded op.
-pub trait Backward<T: Real> {
+/// A reverse-mode rule for one recorded op. `Send`, so a tape can move between threads (saved
+/// state is tensors, which are `Arc`s).
+pub trait Backward<T: Real>: Send {
     /// The op name, shown by `Tape::dump` and in error messages (e.g. `"mul"`).
     fn name(&self) -> &'static str;
 

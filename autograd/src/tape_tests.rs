@@ -244,3 +244,10 @@ fn foreign_vars_and_non_scalar_losses_are_errors() {
     let x = t.leaf(t1(&[1.0, 2.0]), true);
     assert!(t.backward(&x).is_err());
 }
+
+#[test]
+fn tapes_and_gradients_can_move_between_threads() {
+    fn assert_send<S: Send>() {}
+    assert_send::<Tape<f32>>();
+    assert_send::<Gradients<f32>>();
+}
