@@ -93,9 +93,9 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
         let one_minus_damp = T::from_f64(1.0 - c.dampening);
         let buffers = &mut self.buffers;
         for_each_grad(params, |name, theta, grad| {
-            let mut first = false;
-            let buf = if c.momentum != 0.0 {
-                first = !buffers.contains_key(name);
+            // PyTorch creates the momentum buffer lazily, as a copy of the first gradient.
+            let first = !buffers.contains_key(name);
+            let mut buf = if c.momentum != 0.0 {
                 Some(state_for(
                     "Sgd",
                     buffers,
@@ -107,7 +107,6 @@ impl<T: Real> Optimizer<T> for Sgd<T> {
             } else {
                 None
             };
-            let mut buf = buf;
             for i in 0..theta.len() {
                 let mut g = grad[i];
                 if c.weight_decay != 0.0 {
