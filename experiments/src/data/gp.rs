@@ -81,7 +81,7 @@ impl GpConfig {
         if self.n < 2 || self.n > 1 << 24 {
             return bad("n", self.n.to_string(), "must be in 2..=2^24");
         }
-        if !(self.x_max > self.x_min) || !self.x_min.is_finite() || !self.x_max.is_finite() {
+        if !self.x_min.is_finite() || !self.x_max.is_finite() || self.x_max <= self.x_min {
             return bad(
                 "x range",
                 format!("[{}, {}]", self.x_min, self.x_max),

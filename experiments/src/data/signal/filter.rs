@@ -106,7 +106,7 @@ pub fn butterworth_bandpass(
     high_hz: f64,
     fs: f64,
 ) -> Result<Vec<Biquad>, Error> {
-    if !(low_hz < high_hz) {
+    if low_hz.is_nan() || high_hz.is_nan() || low_hz >= high_hz {
         return Err(Error::InvalidParam {
             op: "butterworth_bandpass",
             name: "low_hz",

@@ -207,7 +207,7 @@ pub fn mitbih_like_record(
     seed: u64,
 ) -> Result<SyntheticRecord, Error> {
     let sum: f64 = class_probs.iter().sum();
-    if class_probs.iter().any(|&p| !(p >= 0.0)) || !(sum > 0.0) {
+    if class_probs.iter().any(|&p| p.is_nan() || p < 0.0) || sum.is_nan() || sum <= 0.0 {
         return Err(Error::InvalidParam {
             op: "synthetic::mitbih_like_record",
             name: "class_probs",

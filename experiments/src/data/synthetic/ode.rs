@@ -318,7 +318,7 @@ pub fn generate(cfg: &SynthConfig) -> Result<SyntheticRecord, Error> {
                 "integration did not finish (internal)",
             ));
         }
-        if step % q == 0 {
+        if step.is_multiple_of(q) {
             for lead in 0..n_leads {
                 samples[lead].push(u[2 + lead]);
             }
@@ -382,7 +382,7 @@ pub fn generate(cfg: &SynthConfig) -> Result<SyntheticRecord, Error> {
             }
         }
     }
-    if !(hi > lo) {
+    if hi.is_nan() || lo.is_nan() || hi <= lo {
         lo = reference.iter().copied().fold(f64::INFINITY, f64::min);
         hi = reference.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     }
