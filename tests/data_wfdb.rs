@@ -102,3 +102,78 @@ fn mitdb_annotation_counts() {
     let a = wfdb::read_annotations(&dir, "201", "atr").expect("201");
     assert!(a.iter().any(|x| x.aux.as_deref() == Some("(AFIB")));
 }
+
+/// Least-squares gain of `noise` inside `d`, with a free offset per segment: Σcov / Σvar.
+fn fitted_gain(d: &[f64], noise: &[f32], segments: &[(usize, usize)]) -> f64 {
+    let (mut cov, mut var) = (0.0, 0.0);
+    for &(a, b) in segments {
+        let n = (b - a) as f64;
+        let md = d[a..b].iter().sum::<f64>() / n;
+        let mn = noise[a..b].iter().map(|&v| v as f64).sum::<f64>() / n;
+        for i in a..b {
+            cov += (d[i] - md) * (noise[i] as f64 - mn);
+            var += (noise[i] as f64 - mn).powi(2);
+        }
+    }
+    cov / var
+}
+
+#[test]
+fn nstdb_test_records_match_nst_calibration() {
+    use ecgrad_experiments::data::nstdb::{self, NoiseKind, SnrDefinition};
+    let (Some(nst), Some(mit)) = (data("nstdb"), data("mitdb")) else { return };
+    let em = nstdb::load_noise(&nst, NoiseKind::Em).expect("em");
+    assert_eq!(em.physical.dim(), (2, 650_000));
+    let fs = 360.0;
+    // Noisy segments: from 5:00, 2 min on / 2 min off.
+    let segs: Vec<(usize, usize)> = (0..)
+        .map(|k| (108_000 + k * 86_400, 108_000 + k * 86_400 + 43_200))
+        .take_while(|s| s.0 < 650_000)
+        .map(|(a, b)| (a, b.min(650_000)))
+        .collect();
+    let mut worst: f64 = 0.0;
+    for base in ["118", "119"] {
+        let clean = wfdb::read_record(&mit, base).expect("clean");
+        let ann = wfdb::read_annotations(&mit, base, "atr").expect("atr");
+        let qrs: Vec<usize> = ann
+            .iter()
+            .filter(|a| nstdb::nst_is_normal(a.symbol()))
+            .map(|a| a.sample as usize)
+            .collect();
+        for snr in ["24", "18", "12", "06", "00", "_6"] {
+            let name = format!("{base}e{snr}");
+            let target: f64 = snr.replace('_', "-").parse().expect("number");
+            let noisy = wfdb::read_record(&nst, &name).unwrap_or_else(|e| panic!("{e}"));
+            for ch in 0..2 {
+                let x = clean.physical.row(ch).to_vec();
+                let y = noisy.physical.row(ch);
+                let d: Vec<f64> = y.iter().zip(&x).map(|(&a, &b)| a as f64 - b as f64).collect();
+                let n = em.physical.row(ch).to_vec();
+                let theirs = fitted_gain(&d, &n, &segs);
+                let def = SnrDefinition::Nst { qrs: &qrs, fs };
+                let (_, rep) = nstdb::mix(&x, &n, target, &def).expect("mix");
+                let diff_db = 20.0 * (theirs / rep.gain).log10();
+                // The SNR the record really has under the nst definition.
+                let real = 10.0 * (rep.signal_power / (theirs * theirs * rep.noise_power)).log10();
+                println!(
+                    "{name} ch{ch}: fitted gain {theirs:.5}, our nst gain {:.5}, diff {diff_db:+.3} dB, nst SNR {real:.2} dB (target {target})",
+                    rep.gain
+                );
+                worst = worst.max(diff_db.abs());
+                if snr == "24" {
+                    // First 5 minutes: exactly the clean record minus 1024 adu = 5.12 mV.
+                    let off = (0..108_000).map(|i| (y[i] - x[i] + 5.12).abs()).fold(0.0f32, f32::max);
+                    assert!(off < 1e-4, "{name} ch{ch}: clean part differs by {off}");
+                    let (_, pr) = nstdb::mix(&x, &n, target, &SnrDefinition::PowerRatio).expect("mix");
+                    println!(
+                        "{name} ch{ch}: power-ratio gain for {target} dB is {:.5}: nst adds {:+.2} dB more noise",
+                        pr.gain,
+                        20.0 * (rep.gain / pr.gain).log10()
+                    );
+                }
+            }
+        }
+    }
+    println!("worst |diff| = {worst:.3} dB");
+    assert!(worst < 0.5, "nst calibration off by {worst} dB");
+}
