@@ -121,7 +121,10 @@ fn record_beats(dir: &Path, name: &str, cfg: &BeatConfig) -> Result<RecordBeats>
     let rec = wfdb::read_record(dir, name)?;
     let lead = match &cfg.lead {
         Lead::Index(i) if *i < rec.header.signals.len() => *i,
-        Lead::Index(i) => bail!("record {name}: lead index {i} but only {} signals", rec.header.signals.len()),
+        Lead::Index(i) => bail!(
+            "record {name}: lead index {i} but only {} signals",
+            rec.header.signals.len()
+        ),
         Lead::Name(n) => rec
             .signal_index(n)
             .with_context(|| format!("record {name}: no signal named `{n}`"))?,
@@ -144,11 +147,14 @@ fn record_beats(dir: &Path, name: &str, cfg: &BeatConfig) -> Result<RecordBeats>
         fs: rec.fs(),
     };
     for (a, rr) in beats.iter().zip(&rr_all) {
-        let Some(c) = aami_class(a.symbol()) else { continue };
+        let Some(c) = aami_class(a.symbol()) else {
+            continue;
+        };
         if c == 4 && !cfg.include_q {
             continue;
         }
-        let center = ((a.sample as u128 * up as u128 * 2 + down as u128) / (2 * down as u128)) as usize;
+        let center =
+            ((a.sample as u128 * up as u128 * 2 + down as u128) / (2 * down as u128)) as usize;
         let Some(w) = windows::window(&xs, center, cfg.before, cfg.after) else {
             out.dropped += 1;
             continue;
@@ -181,7 +187,10 @@ pub fn load_beats(dir: &Path, cfg: &BeatConfig) -> Result<BeatDataset> {
         .collect();
     let parts: Vec<RecordBeats> = names
         .par_iter()
-        .map(|r| record_beats(dir, r, cfg).with_context(|| format!("mitdb record {r} in {}", dir.display())))
+        .map(|r| {
+            record_beats(dir, r, cfg)
+                .with_context(|| format!("mitdb record {r} in {}", dir.display()))
+        })
         .collect::<Result<_>>()?;
     let n: usize = parts.iter().map(|p| p.y.len()).sum();
     let mut x = Vec::with_capacity(n * len);
@@ -205,15 +214,19 @@ pub fn load_beats(dir: &Path, cfg: &BeatConfig) -> Result<BeatDataset> {
         record,
         r_sample,
         symbol,
-        rr: cfg
-            .rr_features
-            .then(|| Array2::from_shape_vec((n, RR_FEATURES), ds_rr).expect("invariant: 4 per beat")),
+        rr: cfg.rr_features.then(|| {
+            Array2::from_shape_vec((n, RR_FEATURES), ds_rr).expect("invariant: 4 per beat")
+        }),
         fs: cfg.target_fs,
         split: SplitInfo::Full,
         source: format!(
             "mitdb {} records ({}), lead {:?}, {fs_in} -> {} Hz, window -{}..+{} samples, {:?}, Q {}",
             names.len(),
-            if cfg.exclude_paced { "paced 102/104/107/217 excluded" } else { "paced kept" },
+            if cfg.exclude_paced {
+                "paced 102/104/107/217 excluded"
+            } else {
+                "paced kept"
+            },
             cfg.lead,
             cfg.target_fs,
             cfg.before,
@@ -232,7 +245,11 @@ pub fn inter_patient(ds: &BeatDataset) -> (BeatDataset, BeatDataset) {
 }
 
 /// Intra-patient split: stratified random beats, seeded; (train, test).
-pub fn intra_patient(ds: &BeatDataset, test_fraction: f64, seed: u64) -> (BeatDataset, BeatDataset) {
+pub fn intra_patient(
+    ds: &BeatDataset,
+    test_fraction: f64,
+    seed: u64,
+) -> (BeatDataset, BeatDataset) {
     ds.split_intra(test_fraction, seed)
 }
 
@@ -242,12 +259,25 @@ mod tests {
 
     #[test]
     fn aami_mapping_and_lists() {
-        for (s, c) in [("N", 0), ("e", 0), ("j", 0), ("a", 1), ("J", 1), ("E", 2), ("F", 3), ("f", 4)] {
+        for (s, c) in [
+            ("N", 0),
+            ("e", 0),
+            ("j", 0),
+            ("a", 1),
+            ("J", 1),
+            ("E", 2),
+            ("F", 3),
+            ("f", 4),
+        ] {
             assert_eq!(aami_class(s), Some(c), "{s}");
         }
         assert_eq!(aami_class("+"), None);
         let mut all: Vec<&str> = DS1.iter().chain(&DS2).chain(&PACED).copied().collect();
         all.sort_unstable();
-        assert_eq!(all, RECORDS.to_vec(), "DS1 ∪ DS2 ∪ paced = all 48, disjoint");
+        assert_eq!(
+            all,
+            RECORDS.to_vec(),
+            "DS1 ∪ DS2 ∪ paced = all 48, disjoint"
+        );
     }
 }

@@ -150,9 +150,17 @@ fn mean_square(x: &[f32]) -> f64 {
 ///
 /// # Errors
 /// [`MixError::Invalid`] if either is zero or cannot be measured.
-pub fn powers(clean: &[f32], noise: &[f32], def: &SnrDefinition<'_>) -> Result<(f64, f64, &'static str), MixError> {
+pub fn powers(
+    clean: &[f32],
+    noise: &[f32],
+    def: &SnrDefinition<'_>,
+) -> Result<(f64, f64, &'static str), MixError> {
     let (s, n, name) = match def {
-        SnrDefinition::PowerRatio => (Some(mean_square(clean)), Some(mean_square(noise)), "power-ratio"),
+        SnrDefinition::PowerRatio => (
+            Some(mean_square(clean)),
+            Some(mean_square(noise)),
+            "power-ratio",
+        ),
         SnrDefinition::Nst { qrs, fs } => (
             nst_qrs_amplitude(clean, qrs, *fs).map(|pp| pp * pp / 8.0),
             nst_noise_rms(noise, *fs).map(|r| r * r),
@@ -179,11 +187,20 @@ pub fn powers(clean: &[f32], noise: &[f32], def: &SnrDefinition<'_>) -> Result<(
 /// # Errors
 /// [`MixError::Invalid`]: empty inputs, non-finite SNR, zero signal or noise power, no
 /// measurable QRS (nst).
-pub fn mix(clean: &[f32], noise: &[f32], snr_db: f64, def: &SnrDefinition<'_>) -> Result<(Vec<f32>, MixReport), MixError> {
+pub fn mix(
+    clean: &[f32],
+    noise: &[f32],
+    snr_db: f64,
+    def: &SnrDefinition<'_>,
+) -> Result<(Vec<f32>, MixReport), MixError> {
     if clean.is_empty() || noise.is_empty() || !snr_db.is_finite() {
         return Err(MixError::Invalid {
             definition: "input",
-            msg: format!("clean {} samples, noise {} samples, SNR {snr_db} dB", clean.len(), noise.len()),
+            msg: format!(
+                "clean {} samples, noise {} samples, SNR {snr_db} dB",
+                clean.len(),
+                noise.len()
+            ),
         });
     }
     let (s, n, name) = powers(clean, noise, def)?;
@@ -218,7 +235,11 @@ pub fn snr_db(clean: &[f32], noise: &[f32], def: &SnrDefinition<'_>) -> Result<f
 ///
 /// # Errors
 /// [`MixError::Invalid`] for an empty or all-zero signal or non-finite SNR.
-pub fn add_white_noise(clean: &[f32], snr_db: f64, rng: &mut Rng) -> Result<(Vec<f32>, MixReport), MixError> {
+pub fn add_white_noise(
+    clean: &[f32],
+    snr_db: f64,
+    rng: &mut Rng,
+) -> Result<(Vec<f32>, MixReport), MixError> {
     let s = mean_square(clean);
     if clean.is_empty() || s <= 0.0 || !snr_db.is_finite() {
         return Err(MixError::Invalid {
@@ -227,7 +248,10 @@ pub fn add_white_noise(clean: &[f32], snr_db: f64, rng: &mut Rng) -> Result<(Vec
         });
     }
     let sigma = (s / 10f64.powf(snr_db / 10.0)).sqrt();
-    let out = clean.iter().map(|&c| (c as f64 + sigma * rng.normal()) as f32).collect();
+    let out = clean
+        .iter()
+        .map(|&c| (c as f64 + sigma * rng.normal()) as f32)
+        .collect();
     Ok((
         out,
         MixReport {
@@ -268,8 +292,13 @@ mod tests {
         for &q in &qrs {
             x[q] = 2.0;
         }
-        let n: Vec<f32> = (0..36_000).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
-        let def = SnrDefinition::Nst { qrs: &qrs, fs: 360.0 };
+        let n: Vec<f32> = (0..36_000)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let def = SnrDefinition::Nst {
+            qrs: &qrs,
+            fs: 360.0,
+        };
         let (_, rep) = mix(&x, &n, 0.0, &def).expect("valid");
         assert!((rep.signal_power - 0.5).abs() < 1e-12 && (rep.noise_power - 1.0).abs() < 1e-12);
         assert!((rep.gain - 0.5f64.sqrt()).abs() < 1e-12);

@@ -206,7 +206,11 @@ mod tests {
 
     #[test]
     fn sine_keeps_frequency_and_amplitude() {
-        for (fs_in, fs_out, f) in [(360.0, 125.0, 5.0), (125.0, 360.0, 7.0), (500.0, 250.0, 20.0)] {
+        for (fs_in, fs_out, f) in [
+            (360.0, 125.0, 5.0),
+            (125.0, 360.0, 7.0),
+            (500.0, 250.0, 20.0),
+        ] {
             let x = sine(3600, f, fs_in);
             let y = resample(&x, fs_in, fs_out).expect("valid");
             let want = sine(y.len(), f, fs_out);
@@ -217,7 +221,10 @@ mod tests {
                 .zip(&want[edge..])
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0f32, f32::max);
-            assert!(err < 2e-3, "{fs_in}->{fs_out} Hz, {f} Hz sine: max error {err}");
+            assert!(
+                err < 2e-3,
+                "{fs_in}->{fs_out} Hz, {f} Hz sine: max error {err}"
+            );
         }
     }
 
@@ -225,7 +232,8 @@ mod tests {
     fn removes_tones_above_new_nyquist() {
         let x = sine(7200, 100.0, 360.0); // above 62.5 Hz, the Nyquist of 125 Hz
         let y = resample(&x, 360.0, 125.0).expect("valid");
-        let rms = (y[50..y.len() - 50].iter().map(|v| v * v).sum::<f32>() / (y.len() - 100) as f32).sqrt();
+        let rms = (y[50..y.len() - 50].iter().map(|v| v * v).sum::<f32>() / (y.len() - 100) as f32)
+            .sqrt();
         assert!(rms < 0.01, "aliased tone rms {rms}");
     }
 

@@ -39,7 +39,8 @@ pub fn normalise(w: &mut [f32], how: Normalisation) {
             let mean = w.iter().map(|&v| v as f64).sum::<f64>() / n;
             let var = w.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
             let sd = var.sqrt().max(1e-6);
-            w.iter_mut().for_each(|v| *v = ((*v as f64 - mean) / sd) as f32);
+            w.iter_mut()
+                .for_each(|v| *v = ((*v as f64 - mean) / sd) as f32);
         }
         Normalisation::MinMax => {
             let lo = w.iter().copied().fold(f32::INFINITY, f32::min);
@@ -69,7 +70,10 @@ pub fn rr_features(peaks: &[usize], fs: f64) -> Vec<[f32; RR_FEATURES]> {
     if n < 2 {
         return vec![[0.0; RR_FEATURES]; n];
     }
-    let rr: Vec<f64> = peaks.windows(2).map(|w| (w[1] - w[0]) as f64 / fs).collect();
+    let rr: Vec<f64> = peaks
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as f64 / fs)
+        .collect();
     let mean = rr.iter().sum::<f64>() / rr.len() as f64;
     (0..n)
         .map(|i| {
@@ -182,7 +186,12 @@ impl BeatDataset {
     }
 
     /// Split by record: rows of `train` records, rows of `test` records; returns (train, test).
-    pub fn split_by_records(&self, name: &str, train: &[&str], test: &[&str]) -> (BeatDataset, BeatDataset) {
+    pub fn split_by_records(
+        &self,
+        name: &str,
+        train: &[&str],
+        test: &[&str],
+    ) -> (BeatDataset, BeatDataset) {
         let (tr, te) = group_split(&self.record, train, test);
         let info = |test| SplitInfo::InterPatient {
             name: name.to_string(),
@@ -200,7 +209,9 @@ pub fn stratified_split(labels: &[u8], test_fraction: f64, seed: u64) -> (Vec<us
     let classes = labels.iter().copied().max().map_or(0, |m| m as usize + 1);
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for c in 0..classes {
-        let mut idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] as usize == c).collect();
+        let mut idx: Vec<usize> = (0..labels.len())
+            .filter(|&i| labels[i] as usize == c)
+            .collect();
         rng.shuffle(&mut idx);
         let k = (frac * idx.len() as f64).round() as usize;
         test.extend_from_slice(&idx[..k]);
@@ -214,7 +225,9 @@ pub fn stratified_split(labels: &[u8], test_fraction: f64, seed: u64) -> (Vec<us
 /// Indices whose group is in `train`, and those in `test` (others are left out).
 pub fn group_split(groups: &[String], train: &[&str], test: &[&str]) -> (Vec<usize>, Vec<usize>) {
     let pick = |set: &[&str]| -> Vec<usize> {
-        (0..groups.len()).filter(|&i| set.contains(&groups[i].as_str())).collect()
+        (0..groups.len())
+            .filter(|&i| set.contains(&groups[i].as_str()))
+            .collect()
     };
     (pick(train), pick(test))
 }
