@@ -13,7 +13,8 @@
 //! 5. **Adaptive thresholds** on the integrated signal (and on the band-passed one):
 //!    SPK ← 0.125·peak + 0.875·SPK for a QRS, NPK likewise for noise peaks;
 //!    THR₁ = NPK + 0.25·(SPK − NPK), THR₂ = THR₁/2. A peak is a QRS if it exceeds THR₁ in both.
-//! 6. **Refractory period** 200 ms: no second QRS that soon.
+//! 6. **Refractory period** 200 ms: no second QRS that soon (measured on the integrated peak
+//!    and on the refined R position).
 //! 7. **T-wave discrimination**: a peak 200–360 ms after a QRS whose maximal slope is below half
 //!    the previous QRS's slope is a T wave.
 //! 8. **Search-back**: if no QRS is found for 166 % of the recent mean RR, the largest peak in
@@ -71,9 +72,13 @@ pub fn pan_tompkins(x: &[f64], fs: f64) -> Result<Vec<usize>, Error> {
         })
         .collect();
 
-    // Candidate peaks: local maxima of the integrated signal.
+    // Candidate peaks: local maxima of the integrated signal that are also the largest value
+    // within ±200 ms (the refractory period): a P or T lobe next to a larger QRS lobe can never
+    // be a beat of its own, so it is not even offered (this prevents locking onto P waves).
+    let refractory = sec(0.2);
+    let window_max = sliding_max(&mwi, refractory);
     let candidates: Vec<usize> = (1..n - 1)
-        .filter(|&i| mwi[i] > mwi[i - 1] && mwi[i] >= mwi[i + 1])
+        .filter(|&i| mwi[i] > mwi[i - 1] && mwi[i] >= mwi[i + 1] && mwi[i] >= window_max[i])
         .collect();
     let half_window = sec(0.075);
     let band_peak = |p: usize| {
@@ -94,7 +99,6 @@ pub fn pan_tompkins(x: &[f64], fs: f64) -> Result<Vec<usize>, Error> {
     let mut spkf = band[..learn].iter().fold(0.0f64, |m, v| m.max(v.abs())) / 3.0;
     let mut npkf = band[..learn].iter().map(|v| v.abs()).sum::<f64>() / learn as f64 / 2.0;
 
-    let refractory = sec(0.2);
     let t_window = sec(0.36);
     let mut qrs: Vec<usize> = Vec::new(); // integrated-signal peak positions of accepted QRS
     let mut last_slope = 0.0;
@@ -133,7 +137,10 @@ pub fn pan_tompkins(x: &[f64], fs: f64) -> Result<Vec<usize>, Error> {
 
     for &p in &candidates {
         if let Some(&last) = qrs.last() {
-            if p - last < refractory {
+            // Refractory on both the integrated peak and the refined R position: a T wave's
+            // integrated peak may lie 200 ms after the QRS while its band-passed maximum within
+            // ±75 ms is still the QRS tail — that is the same beat, not a new one.
+            if p - last < refractory || band_peak(p) < band_peak(last) + refractory {
                 continue;
             }
             // Search-back over the gap before looking at p.
@@ -148,7 +155,11 @@ pub fn pan_tompkins(x: &[f64], fs: f64) -> Result<Vec<usize>, Error> {
                 let best = noise_since_last
                     .iter()
                     .copied()
-                    .filter(|&c| c - last >= refractory && p - c >= refractory)
+                    .filter(|&c| {
+                        c - last >= refractory
+                            && p - c >= refractory
+                            && band_peak(c) >= band_peak(last) + refractory
+                    })
                     .filter(|&c| mwi[c] > thr_i2 && band[band_peak(c)].abs() > thr_f2)
                     .max_by(|&a, &b| mwi[a].total_cmp(&mwi[b]));
                 if let Some(c) = best {
@@ -191,6 +202,28 @@ pub fn pan_tompkins(x: &[f64], fs: f64) -> Result<Vec<usize>, Error> {
     let mut r: Vec<usize> = qrs.iter().map(|&p| band_peak(p)).collect();
     r.dedup();
     Ok(r)
+}
+
+/// max(x[i − half ..= i + half]) for every i (clipped at the ends), by a monotone deque: O(n).
+fn sliding_max(x: &[f64], half: usize) -> Vec<f64> {
+    let n = x.len();
+    let mut out = vec![0.0; n];
+    let mut deque: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+    let mut next = 0; // next index to push
+    for i in 0..n {
+        while next < n && next <= i + half {
+            while deque.back().is_some_and(|&b| x[b] <= x[next]) {
+                deque.pop_back();
+            }
+            deque.push_back(next);
+            next += 1;
+        }
+        while deque.front().is_some_and(|&f| f + half < i) {
+            deque.pop_front();
+        }
+        out[i] = x[*deque.front().expect("invariant: i itself was pushed")];
+    }
+    out
 }
 
 /// Beat-by-beat detection score.
@@ -274,6 +307,22 @@ pub fn score_detections(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sliding_max_matches_the_naive_loop() {
+        let mut rng = ecgrad_engine::Rng::new(3);
+        let x: Vec<f64> = (0..200).map(|_| rng.normal()).collect();
+        for half in [0usize, 1, 5, 250] {
+            let fast = sliding_max(&x, half);
+            for i in 0..x.len() {
+                let naive = x[i.saturating_sub(half)..(i + half + 1).min(x.len())]
+                    .iter()
+                    .copied()
+                    .fold(f64::MIN, f64::max);
+                assert_eq!(fast[i], naive, "i {i} half {half}");
+            }
+        }
+    }
     use crate::data::synthetic::mitbih_like_record;
     use ecgrad_engine::Rng;
 
