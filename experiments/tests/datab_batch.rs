@@ -177,3 +177,57 @@ fn cache_round_trips_rebuilds_on_key_change_and_names_corruption() {
     assert!(e.contains("exceeds the file size"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn real_mitdb_beats_become_batches_and_are_cached() {
+    use ecgrad_experiments::data::mitbih::{BeatConfig, load_beats};
+    use ecgrad_experiments::data::wfdb::locate_data;
+    let Some(data) = locate_data() else {
+        println!("skipping: no PhysioNet data (../shared/data or $ECGRAD_DATA)");
+        return;
+    };
+    let cfg = BeatConfig {
+        records: vec!["100".into(), "119".into()],
+        ..BeatConfig::default()
+    };
+    let key = format!("{cfg:?}");
+    let dir = std::env::temp_dir().join(format!("datab_cache_real_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let build = || -> anyhow::Result<WindowDataset> {
+        Ok(WindowDataset::from(&load_beats(&data.join("mitdb"), &cfg)?))
+    };
+    let (first, hit) = cached(&dir, &key, build).expect("build");
+    assert!(!hit);
+    let (second, hit) = cached(&dir, &key, build).expect("load");
+    assert!(hit, "second run reads the cache");
+    assert_eq!(first, second);
+    // Record 100: 2 273 beats (all N/S/V/F/Q-mappable), record 119: 1 987; 62 + 125 samples.
+    assert_eq!(first.length, 187);
+    assert_eq!(
+        first.groups.iter().filter(|&&g| g == 0).count()
+            + first.groups.iter().filter(|&&g| g == 1).count(),
+        first.len()
+    );
+    let counts = first.class_counts();
+    println!(
+        "records 100+119: {} beats, classes {:?} = {counts:?}",
+        first.len(),
+        first.class_names
+    );
+    assert!(counts[2] > 400, "119 has ~444 V beats: {counts:?}");
+    let balanced = BatchIter::new(&first, options(128, true, true, true), 1, 0).expect("valid");
+    let mut seen = [0usize; 5];
+    for b in balanced {
+        assert_eq!(b.x.dims(), &[128, 1, 187]);
+        for y in b.y {
+            seen[y] += 1;
+        }
+    }
+    let present: Vec<usize> = seen.iter().copied().filter(|&c| c > 0).collect();
+    let (lo, hi) = (
+        *present.iter().min().expect("some"),
+        *present.iter().max().expect("some"),
+    );
+    assert!(hi < 2 * lo, "balanced draws per present class: {seen:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

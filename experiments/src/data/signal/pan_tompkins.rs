@@ -10,20 +10,28 @@
 //! 3. **Squaring**: all positive, and large slopes are emphasised over small ones.
 //! 4. **Moving-window integration** over 150 ms (centred): one smooth lobe per QRS, whatever
 //!    its shape.
-//! 5. **Adaptive thresholds** on the integrated signal (and on the band-passed one):
+//! 5. **Candidates**: local maxima of the integrated signal that are also the largest within
+//!    ±200 ms (our offline addition: a P or T lobe beside a larger QRS lobe is never offered, which
+//!    stops the detector from locking onto the tall P waves of mitdb 108 — without it, 108 scored
+//!    Se 51 %, PPV 34 %).
+//! 6. **Adaptive thresholds** on the integrated signal (and on the band-passed one):
 //!    SPK ← 0.125·peak + 0.875·SPK for a QRS, NPK likewise for noise peaks;
 //!    THR₁ = NPK + 0.25·(SPK − NPK), THR₂ = THR₁/2. A peak is a QRS if it exceeds THR₁ in both.
-//! 6. **Refractory period** 200 ms: no second QRS that soon (measured on the integrated peak
+//! 7. **Refractory period** 200 ms: no second QRS that soon (measured on the integrated peak
 //!    and on the refined R position).
-//! 7. **T-wave discrimination**: a peak 200–360 ms after a QRS whose maximal slope is below half
+//! 8. **T-wave discrimination**: a peak 200–360 ms after a QRS whose maximal slope is below half
 //!    the previous QRS's slope is a T wave.
-//! 8. **Search-back**: if no QRS is found for 166 % of the recent mean RR, the largest peak in
+//! 9. **Search-back**: if no QRS is found for 166 % of the recent mean RR, the largest peak in
 //!    that gap above THR₂ is taken as a QRS (SPK ← 0.25·peak + 0.75·SPK).
-//! 9. **Irregular rhythm**: if the last RR left 92–116 % of the regular-RR average, the
-//!    thresholds are halved for the next decision.
+//! 10. **Irregular rhythm**: if the last RR left 92–116 % of the regular-RR average, the
+//!     thresholds are halved for the next decision.
 //!
 //! The reported position is the extremum of the band-passed signal within ±75 ms of the
 //! integrated peak. Cost: O(n) after the filters.
+//!
+//! Measured on all 48 mitdb records (lead MLII, V5 for 102/104; ±150 ms; test
+//! `datab_pan_tompkins_mitdb`): 109 494 beats, TP 109 106, FP 406, FN 388 — Se 99.65 %,
+//! PPV 99.63 %. Most FPs fall in record 207's unannotated ventricular-flutter episode.
 
 use super::filter::{butterworth_bandpass, filtfilt};
 use ecgrad_engine::Error;
