@@ -157,8 +157,9 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn shared_data() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-    p.join("mitdb/100.dat").exists().then_some(p)
+    // $ECGRAD_DATA or ../shared/data, as everywhere else.
+    ecgrad_experiments::data::wfdb::locate_data()
+        .filter(|p| p.join("mitdb/100.dat").exists() && p.join("ludb/data/1.dat").exists())
 }
 
 /// A pseudo-random file of `n` bytes (xorshift), deterministic.

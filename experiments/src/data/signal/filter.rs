@@ -140,7 +140,7 @@ pub fn magnitude_response(sections: &[Biquad], f_hz: f64, fs: f64) -> f64 {
 }
 
 /// Causal filtering through the cascade; with `steady_start`, each section's state starts at
-/// the steady state for a constant input equal to x[0] (no start-up transient).
+/// the steady state for a constant input equal to x\[0\] (no start-up transient).
 pub fn sosfilt(sections: &[Biquad], x: &[f64], steady_start: bool) -> Vec<f64> {
     let mut y = x.to_vec();
     for s in sections {

@@ -2,7 +2,7 @@
 //! removal, band-pass), the Pan–Tompkins R-peak detector with beat-by-beat scoring, and
 //! augmentation (time-warp, amplitude scaling, noise; no flips).
 //!
-//! Reading order: [`fft`] → [`filter`] → [`pan_tompkins`] → [`augment`]. Resampling lives in
+//! Reading order: [`fft`] → [`filter`] → [`pan_tompkins`](mod@pan_tompkins) → [`augment`]. Resampling lives in
 //! `data::resample`. Filters work in f64 (long IIR recursions in f32 lose digits near DC).
 
 pub mod augment;

@@ -5,7 +5,7 @@
 //! 1. **Band-pass 5–15 Hz** (Butterworth, zero phase): keeps the QRS energy, suppresses P/T
 //!    waves, baseline wander and mains/muscle noise. Zero phase replaces the original causal
 //!    integer filters, so no delay bookkeeping is needed.
-//! 2. **Derivative** y[n] = (−x[n−2] − 2x[n−1] + 2x[n+1] + x[n+2])·f_s/8 (the paper's five-point
+//! 2. **Derivative** y\[n\] = (−x\[n−2\] − 2x\[n−1\] + 2x\[n+1\] + x\[n+2\])·f_s/8 (the paper's five-point
 //!    derivative, centred): QRS slopes are the steepest of the cycle.
 //! 3. **Squaring**: all positive, and large slopes are emphasised over small ones.
 //! 4. **Moving-window integration** over 150 ms (centred): one smooth lobe per QRS, whatever
