@@ -372,3 +372,42 @@ fn invalid_configs_are_named_errors() {
     .expect_err("no beats");
     assert!(e.to_string().contains("per_class"));
 }
+
+#[test]
+fn any_rate_and_heart_rate_in_range_generates_sane_beats() {
+    use BeatClass::*;
+    for fs in [100.0, 128.0, 250.0, 360.0, 1000.0] {
+        for hr in [30.0, 60.0, 120.0, 180.0, 240.0] {
+            let classes = vec![N, N, V, N, S, N, F, N, Q, N];
+            let r = record(fs, 10, hr, classes, 9);
+            assert_eq!(r.beats.len(), 10);
+            let s = r.signals.row(0);
+            assert!(
+                s.iter().all(|v| v.is_finite()),
+                "fs {fs} hr {hr}: non-finite sample"
+            );
+            for w in r.beats.windows(2) {
+                assert!(
+                    w[1].r_sample > w[0].r_sample,
+                    "fs {fs} hr {hr}: R peaks out of order"
+                );
+            }
+            // Normal beats of the reference lead span 1.6 mV peak to peak by construction.
+            let ptp = s.iter().fold(f32::MIN, |m, &v| m.max(v))
+                - s.iter().fold(f32::MAX, |m, &v| m.min(v));
+            assert!(ptp >= 1.59, "fs {fs} hr {hr}: peak to peak {ptp}");
+            let normal_rr: Vec<f64> = r
+                .beats
+                .iter()
+                .zip(&r.beats[1..])
+                .filter(|(a, b)| a.class == N && b.class == N)
+                .filter_map(|(_, b)| b.rr)
+                .collect();
+            let mean = normal_rr.iter().sum::<f64>() / normal_rr.len().max(1) as f64;
+            assert!(
+                normal_rr.is_empty() || (mean - 60.0 / hr).abs() < 0.25 * 60.0 / hr + 2.0 / fs,
+                "fs {fs} hr {hr}: N–N RR {mean}"
+            );
+        }
+    }
+}
