@@ -21,8 +21,7 @@
 //! so Re w and Im w are two *independent* exact draws with covariance C, whose first n entries
 //! have covariance K. Here c_j has decayed to exp(−0.5·(m/2·h)²) = 0 long before the wrap, so
 //! the embedding is nonnegative definite up to round-off (measured: λ_min/λ_max ≈ −1.8e−16 for
-//! the seed-004 grid); those tiny
-//! negative λ are set to 0 — a change far below sampling noise. If a kernel ever produced a
+//! the seed-004 grid); those tiny negative λ are set to 0 — a change far below sampling noise. If a kernel ever produced a
 //! clearly negative eigenvalue (< −1e−8·λ_max), m is doubled.
 //!
 //! The naive twin [`sample_cholesky`] (jitter + Cholesky, O(n³), small n only) is the
