@@ -88,14 +88,15 @@ fn activations_match_naive_awkward_and_random() {
 fn activations_hand_computed_anchor() {
     let x = [-1.0f64, 0.0, 2.0];
     let ones = [1.0f64; 3];
-    let run =
-        |fwd: &dyn Fn(&[f64], &mut [f64]), bwd: &dyn Fn(&[f64], &[f64], &mut [f64]), from_x| {
-            let mut y = [0.0; 3];
-            fwd(&x, &mut y);
-            let mut dx = [10.0; 3]; // the backward must add onto this
-            bwd(if from_x { &x } else { &y }, &ones, &mut dx);
-            (y, dx.map(|d| d - 10.0))
-        };
+    type Fwd = dyn Fn(&[f64], &mut [f64]);
+    type Bwd = dyn Fn(&[f64], &[f64], &mut [f64]);
+    let run = |fwd: &Fwd, bwd: &Bwd, from_x| {
+        let mut y = [0.0; 3];
+        fwd(&x, &mut y);
+        let mut dx = [10.0; 3]; // the backward must add onto this
+        bwd(if from_x { &x } else { &y }, &ones, &mut dx);
+        (y, dx.map(|d| d - 10.0))
+    };
     let (y, dx) = run(&relu_naive, &relu_backward_naive, false);
     assert_eq!((y, dx), ([0.0, 0.0, 2.0], [0.0, 0.0, 1.0]));
     let (y, dx) = run(

@@ -25,7 +25,7 @@
 //! The `_naive` functions are one plain loop per formula. The fast kernels call the [`Real`]
 //! vector primitives (`T::vec_add`, `T::vec_mul`, `T::vec_axpy`, …), which run AVX2/NEON code
 //! for f32 and plain loops for f64, and split buffers longer than [`GRAIN`] into fixed chunks
-//! processed by rayon ([`for_each_chunk`]). Each output element is still computed by exactly one
+//! processed by rayon (`for_each_chunk`). Each output element is still computed by exactly one
 //! formula, so the result does not depend on the thread count. The one reduction here, the bias
 //! gradient, sums per-sample partials in a fixed block order ([`block_reduce`]), so it is
 //! bit-identical at 1 and N threads.
@@ -36,10 +36,15 @@ use crate::error::{Error, Result};
 use crate::parallel::{GRAIN, block_reduce, current_threads};
 use crate::real::Real;
 use crate::shape::Shape;
-use crate::tensor::Tensor;
 
+mod naive;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub use naive::*;
+
+mod tensor_layer;
+pub use tensor_layer::*;
+
 #[cfg(test)]
 mod tests;
 
@@ -118,10 +123,6 @@ pub(crate) fn check_same_shape(
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
-// Naive twins: the specification
-// ---------------------------------------------------------------------------------------------
-
 /// Which same-shape binary op (used by the naive twins and the tensor layer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinaryOp {
@@ -136,82 +137,13 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
-    fn name(self) -> &'static str {
+    /// The op name, for messages (`"add"`, …).
+    pub fn name(self) -> &'static str {
         match self {
             BinaryOp::Add => "add",
             BinaryOp::Sub => "sub",
             BinaryOp::Mul => "mul",
             BinaryOp::Div => "div",
-        }
-    }
-}
-
-/// out\[i\] ← a\[i\] ∘ b\[i\] with one plain loop: the specification of [`binary_forward`].
-pub fn binary_naive<T: Real>(op: BinaryOp, a: &[T], b: &[T], out: &mut [T]) {
-    for i in 0..out.len() {
-        out[i] = match op {
-            BinaryOp::Add => a[i] + b[i],
-            BinaryOp::Sub => a[i] - b[i],
-            BinaryOp::Mul => a[i] * b[i],
-            BinaryOp::Div => a[i] / b[i],
-        };
-    }
-}
-
-/// Accumulates the gradients of `a ∘ b` with plain loops (see the module doc for the formulas):
-/// the specification of [`binary_backward`]. `da`/`db` are `None` when not needed.
-pub fn binary_backward_naive<T: Real>(
-    op: BinaryOp,
-    a: &[T],
-    b: &[T],
-    dy: &[T],
-    mut da: Option<&mut [T]>,
-    mut db: Option<&mut [T]>,
-) {
-    for i in 0..dy.len() {
-        let (ga, gb) = match op {
-            BinaryOp::Add => (dy[i], dy[i]),
-            BinaryOp::Sub => (dy[i], -dy[i]),
-            BinaryOp::Mul => (dy[i] * b[i], dy[i] * a[i]),
-            BinaryOp::Div => (dy[i] / b[i], -dy[i] * a[i] / (b[i] * b[i])),
-        };
-        if let Some(da) = da.as_deref_mut() {
-            da[i] += ga;
-        }
-        if let Some(db) = db.as_deref_mut() {
-            db[i] += gb;
-        }
-    }
-}
-
-/// y\[n,c,t\] ← x\[n,c,t\] + b\[c\], written with ndarray indexing exactly as the formula.
-pub fn bias_add_ncl_naive<T: Real>(x: &[T], b: &[T], y: &mut [T], n: usize, c: usize, l: usize) {
-    let xv = ndarray::ArrayView3::from_shape((n, c, l), x).expect("naive: x is [n, c, l]");
-    let mut yv = ndarray::ArrayViewMut3::from_shape((n, c, l), y).expect("naive: y is [n, c, l]");
-    for ni in 0..n {
-        for ci in 0..c {
-            for t in 0..l {
-                yv[[ni, ci, t]] = xv[[ni, ci, t]] + b[ci];
-            }
-        }
-    }
-}
-
-/// db\[c\] += Σ_{n,t} dy\[n,c,t\] in plain (n, t) order: the specification of
-/// [`bias_add_ncl_backward_bias`].
-pub fn bias_add_ncl_backward_bias_naive<T: Real>(
-    dy: &[T],
-    db: &mut [T],
-    n: usize,
-    c: usize,
-    l: usize,
-) {
-    let dyv = ndarray::ArrayView3::from_shape((n, c, l), dy).expect("naive: dy is [n, c, l]");
-    for ci in 0..c {
-        for ni in 0..n {
-            for t in 0..l {
-                db[ci] += dyv[[ni, ci, t]];
-            }
         }
     }
 }
@@ -367,183 +299,4 @@ pub fn bias_add_ncl_backward_bias<T: Real>(dy: &[T], db: &mut [T], n: usize, c: 
             *p += T::vec_sum(row);
         }
     });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tensor layer
-// ---------------------------------------------------------------------------------------------
-
-fn binary<T: Real>(op: BinaryOp, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
-    crate::simd::try_isa()?;
-    check_same_shape(op.name(), ("a", a.shape()), ("b", b.shape()))?;
-    check_nonempty(op.name(), "a", a.shape())?;
-    let mut out = vec![T::ZERO; a.numel()];
-    binary_forward(op, a.data(), b.data(), &mut out);
-    Tensor::from_vec(a.shape(), out)
-}
-
-/// y = a + b elementwise (same shapes).
-///
-/// # Errors
-/// [`Error::ShapeMismatch`] naming both shapes if they differ; [`Error::EmptyOutput`] for an
-/// empty tensor; [`Error::Isa`] for a bad `ECGRAD_ISA`.
-///
-/// ```
-/// use ecgrad_engine::{ops::elementwise::add, Shape, Tensor};
-/// let a = Tensor::from_vec(Shape::d1(3), vec![1.0f32, 2.0, 3.0]).unwrap();
-/// let b = Tensor::from_vec(Shape::d1(3), vec![10.0f32, 20.0, 30.0]).unwrap();
-/// assert_eq!(add(&a, &b).unwrap().data(), &[11.0, 22.0, 33.0]);
-/// let c = Tensor::<f32>::zeros(Shape::d2(3, 1));
-/// assert!(add(&a, &c).unwrap_err().to_string().contains("a [3], b [3, 1]"));
-/// ```
-pub fn add<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
-    binary(BinaryOp::Add, a, b)
-}
-
-/// y = a − b elementwise (same shapes).
-///
-/// # Errors
-/// As [`add`].
-pub fn sub<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
-    binary(BinaryOp::Sub, a, b)
-}
-
-/// y = a ⊙ b elementwise (same shapes).
-///
-/// # Errors
-/// As [`add`].
-pub fn mul<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
-    binary(BinaryOp::Mul, a, b)
-}
-
-/// y = a / b elementwise (same shapes). Division by zero follows IEEE (±∞ or NaN), as in
-/// PyTorch; it is not an error.
-///
-/// # Errors
-/// As [`add`].
-pub fn div<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
-    binary(BinaryOp::Div, a, b)
-}
-
-/// The gradients of y = a ∘ b as fresh tensors: `(da, db)`, each computed only if asked for.
-///
-/// # Errors
-/// [`Error::ShapeMismatch`] if `a`, `b` and `dy` do not all have one shape.
-pub fn binary_grad<T: Real>(
-    op: BinaryOp,
-    a: &Tensor<T>,
-    b: &Tensor<T>,
-    dy: &Tensor<T>,
-    need: (bool, bool),
-) -> Result<(Option<Tensor<T>>, Option<Tensor<T>>)> {
-    crate::simd::try_isa()?;
-    check_same_shape(op.name(), ("a", a.shape()), ("b", b.shape()))?;
-    check_same_shape(op.name(), ("a", a.shape()), ("dy", dy.shape()))?;
-    let mut da = need.0.then(|| vec![T::ZERO; a.numel()]);
-    let mut db = need.1.then(|| vec![T::ZERO; b.numel()]);
-    binary_backward(
-        op,
-        a.data(),
-        b.data(),
-        dy.data(),
-        da.as_deref_mut(),
-        db.as_deref_mut(),
-    );
-    let wrap = |v: Option<Vec<T>>| v.map(|v| Tensor::from_vec(a.shape(), v)).transpose();
-    Ok((wrap(da)?, wrap(db)?))
-}
-
-/// y = α·x. Gradient: dx += α·dy ([`axpy_accumulate`]).
-///
-/// # Errors
-/// [`Error::EmptyOutput`] for an empty tensor; [`Error::InvalidParam`] if α is not finite.
-pub fn scale<T: Real>(x: &Tensor<T>, alpha: T) -> Result<Tensor<T>> {
-    crate::simd::try_isa()?;
-    check_nonempty("scale", "x", x.shape())?;
-    check_finite("scale", "alpha", alpha)?;
-    let mut out = vec![T::ZERO; x.numel()];
-    scale_forward(alpha, x.data(), &mut out);
-    Tensor::from_vec(x.shape(), out)
-}
-
-/// y = α·x + z (same shapes). Gradients: dx += α·dy, dz += dy.
-///
-/// # Errors
-/// [`Error::ShapeMismatch`] naming both shapes; [`Error::EmptyOutput`]; [`Error::InvalidParam`]
-/// if α is not finite.
-pub fn axpy<T: Real>(alpha: T, x: &Tensor<T>, z: &Tensor<T>) -> Result<Tensor<T>> {
-    crate::simd::try_isa()?;
-    check_same_shape("axpy", ("x", x.shape()), ("z", z.shape()))?;
-    check_nonempty("axpy", "x", x.shape())?;
-    check_finite("axpy", "alpha", alpha)?;
-    let mut out = z.data().to_vec();
-    axpy_accumulate(alpha, x.data(), &mut out);
-    Tensor::from_vec(x.shape(), out)
-}
-
-fn check_finite<T: Real>(op: &'static str, name: &'static str, v: T) -> Result<()> {
-    if !v.is_finite() {
-        return Err(Error::InvalidParam {
-            op,
-            name,
-            value: v.to_string(),
-            why: "must be finite".into(),
-        });
-    }
-    Ok(())
-}
-
-/// Checks x `[N, C, L]` against b `[C]` and returns (N, C, L).
-fn bias_dims<T: Real>(
-    op: &'static str,
-    x: &Tensor<T>,
-    b: &Tensor<T>,
-) -> Result<(usize, usize, usize)> {
-    let (n, c, l) = x.shape().dims3(op, "x")?;
-    if b.shape() != Shape::d1(c) {
-        return Err(Error::ShapeMismatch {
-            op,
-            detail: format!("bias must be [{c}], one value per channel of x"),
-            lhs_name: "x",
-            lhs: x.shape(),
-            rhs_name: "bias",
-            rhs: b.shape(),
-        });
-    }
-    check_nonempty(op, "x", x.shape())?;
-    Ok((n, c, l))
-}
-
-/// y\[n,c,t\] = x\[n,c,t\] + b\[c\] for an NCL tensor x and a per-channel bias b of shape `[C]`.
-///
-/// # Errors
-/// [`Error::BadRank`] if x is not rank 3; [`Error::ShapeMismatch`] naming both shapes if b is
-/// not `[C]`; [`Error::EmptyOutput`] if x is empty.
-///
-/// ```
-/// use ecgrad_engine::{ops::elementwise::bias_add_ncl, Shape, Tensor};
-/// let x = Tensor::from_vec(Shape::d3(1, 2, 2), vec![1.0f32, 2.0, 3.0, 4.0]).unwrap();
-/// let b = Tensor::from_vec(Shape::d1(2), vec![10.0f32, 100.0]).unwrap();
-/// assert_eq!(bias_add_ncl(&x, &b).unwrap().data(), &[11.0, 12.0, 103.0, 104.0]);
-/// ```
-pub fn bias_add_ncl<T: Real>(x: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
-    crate::simd::try_isa()?;
-    let (n, c, l) = bias_dims("bias_add_ncl", x, b)?;
-    let mut y = vec![T::ZERO; x.numel()];
-    bias_add_ncl_forward(x.data(), b.data(), &mut y, n, c, l);
-    Tensor::from_vec(x.shape(), y)
-}
-
-/// The bias gradient of [`bias_add_ncl`] as a fresh `[C]` tensor: db\[c\] = Σ_{n,t} dy\[n,c,t\]
-/// (deterministic at any thread count). The input gradient is dy itself.
-///
-/// # Errors
-/// [`Error::BadRank`] if dy is not rank 3; [`Error::EmptyOutput`] if it is empty.
-pub fn bias_add_ncl_grad_bias<T: Real>(dy: &Tensor<T>) -> Result<Tensor<T>> {
-    crate::simd::try_isa()?;
-    let (n, c, l) = dy.shape().dims3("bias_add_ncl_grad_bias", "dy")?;
-    check_nonempty("bias_add_ncl_grad_bias", "dy", dy.shape())?;
-    let mut db = vec![T::ZERO; c];
-    bias_add_ncl_backward_bias(dy.data(), &mut db, n, c, l);
-    Tensor::from_vec(Shape::d1(c), db)
 }

@@ -4,6 +4,7 @@
 use super::testkit::{AWKWARD_LENS, bits, for_each_isa_threads, random, random_range};
 use super::*;
 use crate::parallel::with_threads;
+use crate::tensor::Tensor;
 use crate::testing::{Rng, assert_close, tolerance};
 
 const OPS: [BinaryOp; 4] = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div];

@@ -20,7 +20,10 @@ const SHAPES: &[(usize, usize)] = &[
 type Fwd<T> = fn(&[T], usize, &mut [T]);
 type Bwd<T> = fn(&[T], &[T], usize, &mut [T]);
 
-fn pairs<T: Real>() -> [(&'static str, Fwd<T>, Bwd<T>, Fwd<T>, Bwd<T>); 2] {
+/// (name, fast forward, fast backward, naive forward, naive backward).
+type Case<T> = (&'static str, Fwd<T>, Bwd<T>, Fwd<T>, Bwd<T>);
+
+fn pairs<T: Real>() -> [Case<T>; 2] {
     [
         (
             "softmax",
