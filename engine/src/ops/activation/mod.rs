@@ -1,10 +1,12 @@
-//! Activations: ReLU, leaky ReLU, sigmoid and tanh, as forward/backward kernel pairs.
+//! Activations: ReLU, leaky ReLU, sigmoid, tanh and GELU, as forward/backward kernel pairs.
 //!
 //! # What it computes (elementwise, any shape)
 //! - ReLU:        y = max(x, 0)
 //! - leaky ReLU:  y = x if x > 0, else s·x            (s = `slope`, PyTorch's `negative_slope`)
 //! - sigmoid:     y = σ(x) = 1 / (1 + e⁻ˣ)
 //! - tanh:        y = tanh(x)
+//! - GELU (tanh approximation, PyTorch's `approximate = "tanh"`):
+//!   y = ½·x·(1 + tanh u),  u = √(2/π)·(x + 0.044715·x³)
 //!
 //! # Cost
 //! One comparison (ReLU), one multiply-select (leaky) or one exp plus a few FLOPs (σ, tanh) per
@@ -17,6 +19,8 @@
 //!   longer tells the side, and at s = 0 the output cannot either, so the input is saved
 //! - sigmoid: dx += dy · y·(1 − y)         from the output: σ′ = σ(1 − σ)
 //! - tanh:    dx += dy · (1 − y²)          from the output: tanh′ = 1 − tanh²
+//! - GELU:    dx += dy · (½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)), t = tanh u,
+//!   from the input (product rule on ½·x·(1 + t), chain rule through u(x))
 //!
 //! Saving the output instead of the input (autograd's choice, dfdx's `DF_USES_FX`) means the
 //! backward needs no second exp.
@@ -97,6 +101,40 @@ pub fn tanh_naive<T: Real>(x: &[T], y: &mut [T]) {
 pub fn tanh_backward_naive<T: Real>(y: &[T], dy: &[T], dx: &mut [T]) {
     for i in 0..y.len() {
         dx[i] += dy[i] * (T::ONE - y[i] * y[i]);
+    }
+}
+
+/// √(2/π), the GELU tanh-approximation constant.
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+/// The cubic coefficient of the GELU tanh approximation (Hendrycks & Gimpel).
+const GELU_CUBIC: f64 = 0.044_715;
+
+/// y = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), one scalar loop.
+pub fn gelu_naive<T: Real>(x: &[T], y: &mut [T]) {
+    let (c, a, half) = (
+        T::from_f64(SQRT_2_OVER_PI),
+        T::from_f64(GELU_CUBIC),
+        T::from_f64(0.5),
+    );
+    for i in 0..x.len() {
+        let t = (c * (x[i] + a * x[i] * x[i] * x[i])).tanh();
+        y[i] = half * x[i] * (T::ONE + t);
+    }
+}
+
+/// Accumulates dx += dy·GELU′(x) (formula in the module doc), one scalar loop.
+pub fn gelu_backward_naive<T: Real>(x: &[T], dy: &[T], dx: &mut [T]) {
+    let (c, a, half) = (
+        T::from_f64(SQRT_2_OVER_PI),
+        T::from_f64(GELU_CUBIC),
+        T::from_f64(0.5),
+    );
+    let three = T::from_f64(3.0);
+    for i in 0..x.len() {
+        let v = x[i];
+        let t = (c * (v + a * v * v * v)).tanh();
+        let du = c * (T::ONE + three * a * v * v);
+        dx[i] += dy[i] * (half * (T::ONE + t) + half * v * (T::ONE - t * t) * du);
     }
 }
 
@@ -201,6 +239,60 @@ pub fn tanh_backward<T: Real>(y: &[T], dy: &[T], dx: &mut [T]) {
     });
 }
 
+/// Writes tanh(u(x)) for a tile of x into `t` (u computed in place, then `vec_tanh`).
+fn gelu_tanh_tile<T: Real>(x: &[T], u: &mut [T], t: &mut [T]) {
+    let (c, a) = (T::from_f64(SQRT_2_OVER_PI), T::from_f64(GELU_CUBIC));
+    for (o, &v) in u.iter_mut().zip(x) {
+        *o = c * (v + a * v * v * v);
+    }
+    T::vec_tanh(u, t);
+}
+
+/// GELU (tanh approximation): the argument u is formed for a tile of 256 elements, its tanh
+/// taken with `vec_tanh` (SIMD for f32), then combined; chunked over threads.
+///
+/// # Panics
+/// If the lengths differ.
+pub fn gelu_forward<T: Real>(x: &[T], y: &mut [T]) {
+    check_lens("gelu", x.len(), y.len(), y.len());
+    for_each_chunk([x], y, |[x], y| {
+        let (mut u, mut t) = ([T::ZERO; 256], [T::ZERO; 256]);
+        for (xs, ys) in x.chunks(256).zip(y.chunks_mut(256)) {
+            let n = xs.len();
+            gelu_tanh_tile(xs, &mut u[..n], &mut t[..n]);
+            for ((o, &v), &tv) in ys.iter_mut().zip(xs).zip(&t[..n]) {
+                *o = T::from_f64(0.5) * v * (T::ONE + tv);
+            }
+        }
+    });
+}
+
+/// Accumulates dx += dy·GELU′(x) from the saved *input* x (the derivative needs x and tanh u,
+/// which the output alone does not give back).
+///
+/// # Panics
+/// If the lengths differ.
+pub fn gelu_backward<T: Real>(x: &[T], dy: &[T], dx: &mut [T]) {
+    check_lens("gelu_backward", x.len(), dy.len(), dx.len());
+    let (c, a, half) = (
+        T::from_f64(SQRT_2_OVER_PI),
+        T::from_f64(GELU_CUBIC),
+        T::from_f64(0.5),
+    );
+    let three = T::from_f64(3.0);
+    for_each_chunk([x, dy], dx, |[x, dy], dx| {
+        let (mut u, mut t) = ([T::ZERO; 256], [T::ZERO; 256]);
+        for ((xs, gs), ds) in x.chunks(256).zip(dy.chunks(256)).zip(dx.chunks_mut(256)) {
+            let n = xs.len();
+            gelu_tanh_tile(xs, &mut u[..n], &mut t[..n]);
+            for (((d, &v), &g), &tv) in ds.iter_mut().zip(xs).zip(gs).zip(&t[..n]) {
+                let du = c * (T::ONE + three * a * v * v);
+                *d += g * (half * (T::ONE + tv) + half * v * (T::ONE - tv * tv) * du);
+            }
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tensor layer
 // ---------------------------------------------------------------------------------------------
@@ -219,6 +311,8 @@ pub enum Activation {
     Sigmoid,
     /// tanh(x)
     Tanh,
+    /// ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), PyTorch's `GELU(approximate = "tanh")`
+    GeluTanh,
 }
 
 impl Activation {
@@ -229,12 +323,13 @@ impl Activation {
             Activation::LeakyRelu { .. } => "leaky_relu",
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
+            Activation::GeluTanh => "gelu_tanh",
         }
     }
 
     /// Whether the backward needs the input x (`true`) or the output y (`false`).
     pub fn grad_uses_input(self) -> bool {
-        matches!(self, Activation::LeakyRelu { .. })
+        matches!(self, Activation::LeakyRelu { .. } | Activation::GeluTanh)
     }
 
     fn validate(self) -> Result<()> {
@@ -274,12 +369,13 @@ pub fn activation<T: Real>(x: &Tensor<T>, act: Activation) -> Result<Tensor<T>> 
         Activation::LeakyRelu { slope } => leaky_relu_forward(T::from_f64(slope), x.data(), &mut y),
         Activation::Sigmoid => sigmoid_forward(x.data(), &mut y),
         Activation::Tanh => tanh_forward(x.data(), &mut y),
+        Activation::GeluTanh => gelu_forward(x.data(), &mut y),
     }
     Tensor::from_vec(x.shape(), y)
 }
 
 /// The input gradient dx of `act` as a fresh tensor. `saved` is the **output** y for ReLU,
-/// sigmoid and tanh, and the **input** x for leaky ReLU ([`Activation::grad_uses_input`]).
+/// sigmoid and tanh, and the **input** x for leaky ReLU and GELU ([`Activation::grad_uses_input`]).
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] naming both shapes if `saved` and `dy` differ;
@@ -300,6 +396,7 @@ pub fn activation_grad<T: Real>(
         Activation::LeakyRelu { slope } => leaky_relu_backward(T::from_f64(slope), s, g, &mut dx),
         Activation::Sigmoid => sigmoid_backward(s, g, &mut dx),
         Activation::Tanh => tanh_backward(s, g, &mut dx),
+        Activation::GeluTanh => gelu_backward(s, g, &mut dx),
     }
     Tensor::from_vec(dy.shape(), dx)
 }

@@ -43,6 +43,12 @@ fn kernels<T: Real>() -> Vec<(&'static str, Pair<T>, Pair<T>, bool)> {
             (tanh_naive::<T>, tanh_backward_naive::<T>),
             false,
         ),
+        (
+            "gelu_tanh",
+            (gelu_forward::<T>, gelu_backward::<T>),
+            (gelu_naive::<T>, gelu_backward_naive::<T>),
+            true,
+        ),
     ]
 }
 
@@ -119,6 +125,18 @@ fn activations_hand_computed_anchor() {
     let mut dx = [0.0; 1];
     tanh_backward_naive(&[0.5], &[2.0], &mut dx);
     assert_eq!(dx, [1.5]);
+    // GELU(0) = 0 with slope ½; GELU(x) → x for large x and → 0 for very negative x.
+    let mut y = [0.0; 3];
+    gelu_naive(&[0.0, 10.0, -10.0], &mut y);
+    assert_eq!(y[0], 0.0);
+    assert!((y[1] - 10.0).abs() < 1e-12 && y[2].abs() < 1e-12, "{y:?}");
+    let mut dx = [0.0; 1];
+    gelu_backward_naive(&[0.0], &[1.0], &mut dx);
+    assert_eq!(dx, [0.5]);
+    // At x = 1: u = √(2/π)·1.044715 = 0.833562…, tanh u = 0.682384…, so
+    // GELU(1) = ½·(1 + 0.682384) = 0.841192 (the exact erf form gives 1·Φ(1) = 0.841345).
+    gelu_naive(&[1.0], &mut y[..1]);
+    assert!((y[0] - 0.841_192).abs() < 1e-6, "{}", y[0]);
 }
 
 #[test]
