@@ -18,6 +18,9 @@ pub mod blocked;
 pub mod mm;
 pub mod naive;
 
+#[cfg(test)]
+mod tests;
+
 /// A read-only matrix view: element (i, j) is `data[i·row_stride + j·col_stride]`.
 #[derive(Clone, Copy, Debug)]
 pub struct MatRef<'a, T> {
@@ -272,6 +275,8 @@ pub enum GemmImpl {
     Naive,
     /// The `matrixmultiply` crate ([`mm`]).
     MatrixMultiply,
+    /// Our BLIS-style packed GEMM over the SIMD micro-kernel ([`blocked`]).
+    Blocked,
 }
 
 /// Checks that A (m×k), B (k×n) and C (m×n) agree.
@@ -341,6 +346,7 @@ pub fn gemm_with<T: Real>(
     match which {
         GemmImpl::Naive => naive::gemm(alpha, a, b, beta, c),
         GemmImpl::MatrixMultiply => T::mm_gemm(alpha, a, b, beta, c),
+        GemmImpl::Blocked => blocked::gemm(alpha, a, b, beta, c),
     }
     Ok(())
 }
