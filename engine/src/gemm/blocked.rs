@@ -3,6 +3,8 @@
 //! Computes C ← α·A·B + β·C for A (m×k), B (k×n), C (m×n), any strides, in 2·m·k·n FLOPs, with
 //! exactly the semantics of [`super::naive`] (β = 0 never reads C).
 //!
+//! Cost: 2·m·k·n FLOPs, plus m·k + k·n copies for packing.
+//!
 //! # The five loops (Goto & van de Geijn; BLIS "anatomy of high-performance GEMM")
 //! ```text
 //! for jc in 0..n step NC            B block  B[pc.., jc..]  (KC×NC) packed once → L3
@@ -39,6 +41,9 @@ use rayon::prelude::*;
 use std::any::Any;
 use std::cell::RefCell;
 
+// pack_a_panel reads the MR rows of a panel as six named slices.
+const _: () = assert!(MR == 6, "pack_a_panel is written for MR = 6");
+
 /// Rows of the packed A block (MC×KC), a multiple of MR. Zen 4: 144·256·4 B = 144 KiB, a
 /// seventh of the 1 MiB L2, leaving room for the B micro-panels and C tiles streaming
 /// through without evicting A (BLIS' Haswell/Zen sgemm uses 144–168).
@@ -49,9 +54,12 @@ pub const MC: usize = 144;
 /// KC = 256 FMA steps, which amortises its C tile load/store (12 vectors) well.
 pub const KC: usize = 256;
 /// Columns of the packed B block (KC×NC), a multiple of NR. 256·1024·4 B = 1 MiB: it lives in
-/// L2/L3 and is reused by every MC block of A. Measured on this machine: NC = 1024 and
-/// NC = 4080 (BLIS) are within noise at 1024³ (see PERFORMANCE notes in mod.rs); the smaller
-/// block keeps the per-thread footprint modest when two threads share the L3.
+/// L2/L3 and is reused by every MC block of A; the smaller-than-BLIS block (4080) keeps the
+/// footprint modest when two threads share the L3.
+///
+/// Measured on this (loaded) machine, 1 thread: MC ∈ {72, 144}, KC ∈ {192, 256, 384} and
+/// NC ∈ {512, 1024, 4080} all gave 256³, 1024³ and 64×320×5984 within the ±5 % noise, so the
+/// sizes above follow the cache arithmetic rather than a measured optimum.
 pub const NC: usize = 1024;
 
 /// Below this many multiply-adds (m·k·n) the GEMM stays on the calling thread: forking the
@@ -258,7 +266,21 @@ impl<T: Real> Job<'_, '_, T> {
         // the existing C values, then copy the valid part back. β = 0 must not read C, and the
         // kernel does not read the temporary either in that case.
         let mut tmp = [T::ZERO; MR * NR];
-        if self.beta != T::ZERO {
+        let read_c = self.beta != T::ZERO;
+        if cs == 1 {
+            // Whole row segments: memcpy-like copies.
+            if read_c {
+                for i in 0..rows {
+                    tmp[i * NR..i * NR + cols].copy_from_slice(&c[i * rs..i * rs + cols]);
+                }
+            }
+            T::gemm_kernel(kcb, self.alpha, a_panel, b_panel, self.beta, &mut tmp, NR);
+            for i in 0..rows {
+                c[i * rs..i * rs + cols].copy_from_slice(&tmp[i * NR..i * NR + cols]);
+            }
+            return;
+        }
+        if read_c {
             for i in 0..rows {
                 for j in 0..cols {
                     tmp[i * NR + j] = c[i * rs + j * cs];
@@ -297,16 +319,19 @@ fn pack_a_panel<T: Real>(
         }
         return;
     }
+    if cs == 1 && rows == MR {
+        // Row-major A: read the MR rows side by side, write one panel column per step.
+        let row = |i: usize| &data[(i0 + i) * rs + p0..(i0 + i) * rs + p0 + kc];
+        let (r0, r1, r2, r3, r4, r5) = (row(0), row(1), row(2), row(3), row(4), row(5));
+        for (p, dst) in panel.chunks_exact_mut(MR).take(kc).enumerate() {
+            dst.copy_from_slice(&[r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]]);
+        }
+        return;
+    }
     for i in 0..rows {
         let at = (i0 + i) * rs + p0 * cs;
-        if cs == 1 {
-            for (p, &v) in data[at..at + kc].iter().enumerate() {
-                panel[p * MR + i] = v;
-            }
-        } else {
-            for p in 0..kc {
-                panel[p * MR + i] = data[at + p * cs];
-            }
+        for p in 0..kc {
+            panel[p * MR + i] = data[at + p * cs];
         }
     }
 }
@@ -327,8 +352,13 @@ fn pack_b_panel<T: Real>(
         // Row-major B: each panel row is a contiguous copy.
         for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
             let at = (p0 + p) * rs + j0;
-            dst[..cols].copy_from_slice(&data[at..at + cols]);
-            dst[cols..].fill(T::ZERO);
+            if cols == NR {
+                // Constant length: compiled to two vector moves, not a memcpy call.
+                dst.copy_from_slice(&data[at..at + NR]);
+            } else {
+                dst[..cols].copy_from_slice(&data[at..at + cols]);
+                dst[cols..].fill(T::ZERO);
+            }
         }
         return;
     }

@@ -407,3 +407,26 @@ fn dimension_mismatch_is_a_named_error() {
         "{err}"
     );
 }
+
+#[test]
+fn dispatch_rule_follows_the_documented_classes() {
+    // f64 and small or thin products always go to matrixmultiply.
+    assert_eq!(choose_impl::<f64>(512, 512, 512), GemmImpl::MatrixMultiply);
+    assert_eq!(choose_impl::<f32>(16, 16, 16), GemmImpl::MatrixMultiply);
+    assert_eq!(choose_impl::<f32>(4, 4096, 4096), GemmImpl::MatrixMultiply);
+    assert_eq!(choose_impl::<f32>(4096, 4096, 8), GemmImpl::MatrixMultiply);
+    for isa in isas_to_test() {
+        let (big, small_k_t1, small_k_t2) = (
+            with_isa_threads(isa, 1, || choose_impl::<f32>(256, 256, 256)).unwrap(),
+            with_isa_threads(isa, 1, || choose_impl::<f32>(128, 9, 4096)).unwrap(),
+            with_isa_threads(isa, 2, || choose_impl::<f32>(128, 9, 4096)).unwrap(),
+        );
+        if isa == crate::simd::Isa::Avx2Fma {
+            assert_eq!(big, GemmImpl::Blocked);
+            assert_eq!(small_k_t1, GemmImpl::MatrixMultiply);
+            assert_eq!(small_k_t2, GemmImpl::Blocked);
+        } else {
+            assert_eq!(big, GemmImpl::MatrixMultiply, "{isa}");
+        }
+    }
+}
