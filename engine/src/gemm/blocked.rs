@@ -143,11 +143,14 @@ pub(crate) fn gemm_blocking<T: Real>(
 
     let threads = parallel::current_threads();
     let par = threads > 1 && m.saturating_mul(k).saturating_mul(n) >= PAR_MIN_MACS;
-    // Rows per task: one MC block serially; in parallel, an equal share of the MR-panels per
-    // thread (capped at MC), so that even m = 64 gives every thread work.
+    // Rows per task: one MC block serially. In parallel, every thread gets the same number of
+    // equal tasks of at most MC rows, so that no thread is left with a short tail block
+    // (1024 rows on 2 threads: 8 tasks of 132 rows, not 7 × 144 + 16), and even m = 64 gives
+    // every thread work (36 + 28 rows).
     let panels = m.div_ceil(MR);
     let rows_per_task = if par {
-        (panels.div_ceil(threads) * MR).min(bl.mc)
+        let blocks_per_thread = panels.div_ceil(threads).div_ceil(bl.mc / MR);
+        panels.div_ceil(threads * blocks_per_thread) * MR
     } else {
         bl.mc
     };
