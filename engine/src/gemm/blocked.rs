@@ -33,6 +33,7 @@
 //! Same sums, different order of the k-summation only inside a KC block (the kernel keeps MR×NR
 //! partial sums in registers, one FMA per term), so f32 results differ from naive by rounding.
 
+use super::pack::{self, PACK_GROUP, pack_b_panels};
 use super::{MatMut, MatRef};
 use crate::parallel;
 use crate::real::Real;
@@ -40,9 +41,6 @@ use crate::simd::{MR, NR};
 use rayon::prelude::*;
 use std::any::Any;
 use std::cell::RefCell;
-
-// pack_a_panel reads the MR rows of a panel as six named slices.
-const _: () = assert!(MR == 6, "pack_a_panel is written for MR = 6");
 
 /// Rows of the packed A block (MC×KC), a multiple of MR. Zen 4: 144·256·4 B = 144 KiB, a
 /// seventh of the 1 MiB L2, leaving room for the B micro-panels and C tiles streaming
@@ -167,16 +165,18 @@ pub(crate) fn gemm_blocking<T: Real>(
             let beta_eff = if pc == 0 { beta } else { T::ONE };
             let b_len = ncb.div_ceil(NR) * NR * kcb;
             let b_pack = aligned(&mut b_buf, b_len);
-            let pack_one =
-                |(t, panel): (usize, &mut [T])| pack_b_panel(&b, pc, kcb, jc + t * NR, n, panel);
+            // Pack B in groups of PACK_GROUP panels (in parallel if the product is large).
+            let group = NR * kcb * PACK_GROUP;
+            let pack_group = |(g, panels): (usize, &mut [T])| {
+                pack_b_panels(&b, pc, kcb, jc + g * NR * PACK_GROUP, n, panels)
+            };
             if par {
                 b_pack
-                    .par_chunks_mut(NR * kcb)
+                    .par_chunks_mut(group)
                     .enumerate()
-                    .with_min_len(8)
-                    .for_each(pack_one);
+                    .for_each(pack_group);
             } else {
-                b_pack.chunks_mut(NR * kcb).enumerate().for_each(pack_one);
+                b_pack.chunks_mut(group).enumerate().for_each(pack_group);
             }
             let b_pack = &*b_pack;
             let job = Job {
@@ -240,7 +240,7 @@ impl<T: Real> Job<'_, '_, T> {
             let mcb = self.mc.min(r1 - ic);
             let a_pack = aligned(&mut a_buf, mcb.div_ceil(MR) * MR * kcb);
             for (s, panel) in a_pack.chunks_mut(MR * kcb).enumerate() {
-                pack_a_panel(self.a, ic + s * MR, self.m, self.pc, kcb, panel);
+                pack::pack_a_panel(self.a, ic + s * MR, self.m, self.pc, kcb, panel);
             }
             for (t, b_panel) in self.b_pack.chunks(NR * kcb).enumerate() {
                 let j = self.jc + t * NR;
@@ -294,90 +294,6 @@ impl<T: Real> Job<'_, '_, T> {
         for i in 0..rows {
             for j in 0..cols {
                 c[i * rs + j * cs] = tmp[i * NR + j];
-            }
-        }
-    }
-}
-
-/// Packs rows [i0, i0+MR) × columns [p0, p0+kc) of A column by column:
-/// `panel[p·MR + i] = A[i0+i, p0+p]`, rows at or past `m` as zeros.
-fn pack_a_panel<T: Real>(
-    a: &MatRef<'_, T>,
-    i0: usize,
-    m: usize,
-    p0: usize,
-    kc: usize,
-    panel: &mut [T],
-) {
-    let rows = MR.min(m - i0);
-    let (data, rs, cs) = (a.data, a.row_stride, a.col_stride);
-    if rows < MR {
-        panel.fill(T::ZERO);
-    }
-    if rs == 1 && rows == MR {
-        // Aᵀ stored row-major (A column-major): each column of the panel is contiguous.
-        for (p, dst) in panel.chunks_exact_mut(MR).enumerate() {
-            let at = i0 + (p0 + p) * cs;
-            dst.copy_from_slice(&data[at..at + MR]);
-        }
-        return;
-    }
-    if cs == 1 && rows == MR {
-        // Row-major A: read the MR rows side by side, write one panel column per step.
-        let row = |i: usize| &data[(i0 + i) * rs + p0..(i0 + i) * rs + p0 + kc];
-        let (r0, r1, r2, r3, r4, r5) = (row(0), row(1), row(2), row(3), row(4), row(5));
-        for (p, dst) in panel.chunks_exact_mut(MR).take(kc).enumerate() {
-            dst.copy_from_slice(&[r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]]);
-        }
-        return;
-    }
-    for i in 0..rows {
-        let at = (i0 + i) * rs + p0 * cs;
-        for p in 0..kc {
-            panel[p * MR + i] = data[at + p * cs];
-        }
-    }
-}
-
-/// Packs rows [p0, p0+kc) × columns [j0, j0+NR) of B row by row:
-/// `panel[p·NR + j] = B[p0+p, j0+j]`, columns at or past `n` as zeros.
-fn pack_b_panel<T: Real>(
-    b: &MatRef<'_, T>,
-    p0: usize,
-    kc: usize,
-    j0: usize,
-    n: usize,
-    panel: &mut [T],
-) {
-    let cols = NR.min(n - j0);
-    let (data, rs, cs) = (b.data, b.row_stride, b.col_stride);
-    if cs == 1 {
-        // Row-major B: each panel row is a contiguous copy.
-        for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
-            let at = (p0 + p) * rs + j0;
-            if cols == NR {
-                // Constant length: compiled to two vector moves, not a memcpy call.
-                dst.copy_from_slice(&data[at..at + NR]);
-            } else {
-                dst[..cols].copy_from_slice(&data[at..at + cols]);
-                dst[cols..].fill(T::ZERO);
-            }
-        }
-        return;
-    }
-    if cols < NR {
-        panel.fill(T::ZERO);
-    }
-    for j in 0..cols {
-        let at = p0 * rs + (j0 + j) * cs;
-        if rs == 1 {
-            // Bᵀ stored row-major: walk each column of B contiguously.
-            for (p, &v) in data[at..at + kc].iter().enumerate() {
-                panel[p * NR + j] = v;
-            }
-        } else {
-            for p in 0..kc {
-                panel[p * NR + j] = data[at + p * rs];
             }
         }
     }

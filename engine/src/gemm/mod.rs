@@ -19,6 +19,7 @@ use crate::shape::Shape;
 pub mod blocked;
 pub mod mm;
 pub mod naive;
+mod pack;
 
 #[cfg(test)]
 mod tests;
