@@ -1,14 +1,13 @@
 //! BLIS-style blocked GEMM: pack A and B into cache-sized panels, then run the micro-kernel.
 //!
-//! Computes C ← α·A·B + β·C for A (m×k), B (k×n), C (m×n), any strides, in 2·m·k·n FLOPs, with
-//! exactly the semantics of [`super::naive`] (β = 0 never reads C).
-//!
-//! Cost: 2·m·k·n FLOPs, plus m·k + k·n copies for packing.
+//! Computes C ← α·A·B + β·C for A (m×k), B (k×n), C (m×n), any strides, with exactly the
+//! semantics of [`super::naive`] (β = 0 never reads C). Cost: 2·m·k·n FLOPs, plus one copy of A
+//! per NC block of columns and one copy of B for packing.
 //!
 //! # The five loops (Goto & van de Geijn; BLIS "anatomy of high-performance GEMM")
 //! ```text
 //! for jc in 0..n step NC            B block  B[pc.., jc..]  (KC×NC) packed once → L3
-//!   for pc in 0..k step KC
+//!   for pc in 0..k step KC          (k cut into equal blocks of at most KC)
 //!     pack B[pc..pc+KC, jc..jc+NC] into NR-wide row panels
 //!     for ic in 0..m step MC        A block  A[ic.., pc..]  (MC×KC) packed → L2
 //!       pack A[ic..ic+MC, pc..pc+KC] into MR-tall column panels
@@ -23,7 +22,7 @@
 //! block only (β' = β); later blocks accumulate (β' = 1).
 //!
 //! # Threads and determinism
-//! After packing B (in parallel over its panels), the rows of C are cut into chunks that are
+//! After packing B (in parallel over groups of panels), the rows of C are cut into chunks that are
 //! multiples of MR and processed in parallel; each chunk packs its own A block into a
 //! per-thread buffer. Every element of C is produced by the same kernel call on the same packed
 //! values in the same k order (the pc loop stays sequential), whatever the chunking, so the
