@@ -99,7 +99,11 @@ pub(crate) fn im2col<T: Real>(g: &Geom, x_n: &[T], cols: &mut [T]) {
             row[..r.start].fill(T::ZERO);
             row[r.end..].fill(T::ZERO);
             if let Some(start) = r.clone().next().and_then(|t| input_pos(g, t, j)) {
-                T::vec_gather_strided(x_c, start, g.stride, &mut row[r]);
+                if g.stride == 1 {
+                    row[r.clone()].copy_from_slice(&x_c[start..start + r.len()]);
+                } else {
+                    T::vec_gather_strided(x_c, start, g.stride, &mut row[r]);
+                }
             }
         }
     }
@@ -114,7 +118,11 @@ pub(crate) fn col2im<T: Real>(g: &Geom, cols: &[T], dx_n: &mut [T]) {
             let row = &cols[(c * g.k + j) * g.l_out..][..g.l_out];
             let r = valid_outputs(g, j);
             if let Some(start) = r.clone().next().and_then(|t| input_pos(g, t, j)) {
-                T::vec_scatter_add_strided(&row[r], dx_c, start, g.stride);
+                if g.stride == 1 {
+                    T::vec_axpy(T::ONE, &row[r.clone()], &mut dx_c[start..start + r.len()]);
+                } else {
+                    T::vec_scatter_add_strided(&row[r], dx_c, start, g.stride);
+                }
             }
         }
     }

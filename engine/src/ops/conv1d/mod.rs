@@ -289,7 +289,9 @@ impl Conv1dImpl {
     pub(crate) fn backward_input_geom<T: Real>(self, g: &Geom, dy: &[T], w: &[T], dx: &mut [T]) {
         match self.resolve(g) {
             Conv1dImpl::Naive => naive::backward_input(g, dy, w, dx),
-            Conv1dImpl::Packed if g.stride == 1 => {
+            // Few input channels would fill the MR-row tiles of the flipped conv mostly with
+            // padding rows; Wᵀ·dY + col2im keeps the GEMM dense there.
+            Conv1dImpl::Packed if g.stride == 1 && g.c_in >= MR => {
                 // dx = dy ⋆ flip(w): output i reads dy[t] with t = i − j·d + p, i.e. tap
                 // j' = K−1−j at position i + j'·d − (d·(K−1) − p). The padding may be negative
                 // (p > d·(K−1)); the signed index function handles it.

@@ -62,63 +62,96 @@ pub(crate) fn pack_a<T: Real>(
     }
 }
 
+/// Where row `p = c·K + j` of `cols` comes from: `cols[p, t] = x_n[off + t·stride]` for
+/// `t ∈ lo..hi`, zero outside. Computed once per call from the index function, so the panel
+/// packers do no division per row.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tap {
+    off: isize,
+    lo: usize,
+    hi: usize,
+}
+
+/// The [`Tap`] of every row of `cols` (`g.kdim()` of them).
+pub(crate) fn plan_taps(g: &Geom) -> Vec<Tap> {
+    (0..g.kdim())
+        .map(|p| {
+            let (c, j) = (p / g.k, p % g.k);
+            let r = valid_outputs(g, j);
+            // off + lo·stride must be the index function's answer at t = lo.
+            let off = match input_pos(g, r.start, j) {
+                Some(pos) if !r.is_empty() => {
+                    (c * g.l_in + pos) as isize - (r.start * g.stride) as isize
+                }
+                _ => 0,
+            };
+            Tap {
+                off,
+                lo: r.start,
+                hi: r.end,
+            }
+        })
+        .collect()
+}
+
 /// Forward B panel: `b[pp·NR + jj] = cols[p0 + pp, t0 + jj]` for `pp < kc`, `jj < nr`, zero
-/// elsewhere; i.e. im2col of a 16-position slab, written where the micro-kernel reads it.
-fn pack_b_cols<T: Real>(
-    g: &Geom,
-    x_n: &[T],
-    p0: usize,
-    kc: usize,
-    t0: usize,
-    nr: usize,
-    b: &mut [T],
-) {
-    for pp in 0..kc {
-        let (c, j) = ((p0 + pp) / g.k, (p0 + pp) % g.k);
-        let row = &mut b[pp * NR..(pp + 1) * NR];
-        let r = valid_outputs(g, j);
-        let lo = r.start.clamp(t0, t0 + nr);
-        let hi = r.end.clamp(lo, t0 + nr);
-        row[..lo - t0].fill(T::ZERO);
-        row[hi - t0..].fill(T::ZERO);
-        if hi > lo {
-            let x_c = &x_n[c * g.l_in..(c + 1) * g.l_in];
-            let start = input_pos(g, lo, j).expect("invariant: lo is inside valid_outputs");
-            let dst = &mut row[lo - t0..hi - t0];
-            if g.stride == 1 {
-                dst.copy_from_slice(&x_c[start..start + (hi - lo)]);
-            } else {
-                T::vec_gather_strided(x_c, start, g.stride, dst);
+/// elsewhere; i.e. im2col of a 16-position slab, written where the micro-kernel reads it. For
+/// stride 1 away from the edges a row is one fixed-size 16-element copy.
+fn pack_b_cols<T: Real>(g: &Geom, x_n: &[T], taps: &[Tap], t0: usize, nr: usize, b: &mut [T]) {
+    for (row, tap) in b.chunks_exact_mut(NR).zip(taps) {
+        let row: &mut [T; NR] = row.try_into().expect("invariant: chunks of NR");
+        if g.stride == 1 && tap.lo <= t0 && t0 + NR <= tap.hi {
+            let start = (tap.off + t0 as isize) as usize;
+            let src: &[T; NR] = x_n[start..start + NR]
+                .try_into()
+                .expect("invariant: NR elements");
+            *row = *src;
+        } else {
+            for (jj, v) in row.iter_mut().enumerate() {
+                let t = t0 + jj;
+                *v = if jj < nr && tap.lo <= t && t < tap.hi {
+                    x_n[(tap.off + (t * g.stride) as isize) as usize]
+                } else {
+                    T::ZERO
+                };
             }
         }
     }
 }
 
-/// Weight-gradient B panel: `b[tt·NR + jj] = cols[p0 + jj, t0 + tt]` for `tt < kt`, `jj < np`,
-/// zero elsewhere (the transpose of a slab of `cols`).
-fn pack_b_cols_t<T: Real>(
-    g: &Geom,
-    x_n: &[T],
-    p0: usize,
-    np: usize,
-    t0: usize,
-    kt: usize,
-    b: &mut [T],
-) {
+/// Weight-gradient B panel: `b[tt·NR + jj] = cols[p0 + jj, t0 + tt]` for `tt < kt`, `jj <
+/// taps.len()`, zero elsewhere (the transpose of a slab of `cols`). Neighbouring taps whose
+/// inputs are neighbours in memory (stride 1, dilation 1: the taps of one channel) form runs,
+/// copied as contiguous slices where every tap of the run is inside the signal.
+fn pack_b_cols_t<T: Real>(g: &Geom, x_n: &[T], taps: &[Tap], t0: usize, kt: usize, b: &mut [T]) {
     b[..kt * NR].fill(T::ZERO);
-    for jj in 0..np {
-        let (c, j) = ((p0 + jj) / g.k, (p0 + jj) % g.k);
-        let r = valid_outputs(g, j);
-        let lo = r.start.clamp(t0, t0 + kt);
-        let hi = r.end.clamp(lo, t0 + kt);
-        if hi > lo {
-            let x_c = &x_n[c * g.l_in..(c + 1) * g.l_in];
-            let start = input_pos(g, lo, j).expect("invariant: lo is inside valid_outputs");
-            let src = x_c[start..].iter().step_by(g.stride).take(hi - lo);
-            for (dst, &v) in b[(lo - t0) * NR + jj..].iter_mut().step_by(NR).zip(src) {
-                *dst = v;
+    let mut jj0 = 0;
+    while jj0 < taps.len() {
+        let mut len = 1;
+        while g.stride == 1
+            && jj0 + len < taps.len()
+            && taps[jj0 + len].off == taps[jj0].off + len as isize
+        {
+            len += 1;
+        }
+        let run = &taps[jj0..jj0 + len];
+        let lo_all = run.iter().map(|t| t.lo).max().unwrap_or(0);
+        let hi_all = run.iter().map(|t| t.hi).min().unwrap_or(0);
+        for tt in 0..kt {
+            let t = t0 + tt;
+            let dst = &mut b[tt * NR + jj0..][..len];
+            if lo_all <= t && t < hi_all {
+                let start = (run[0].off + (t * g.stride) as isize) as usize;
+                dst.copy_from_slice(&x_n[start..start + len]);
+            } else {
+                for (v, tap) in dst.iter_mut().zip(run) {
+                    if tap.lo <= t && t < tap.hi {
+                        *v = x_n[(tap.off + (t * g.stride) as isize) as usize];
+                    }
+                }
             }
         }
+        jj0 += len;
     }
 }
 
@@ -134,6 +167,7 @@ pub(crate) enum Mode<'a, T> {
 /// One sample, output rows `panel_lo·MR ..` (as many as `y_rows` holds): `y_rows (+)= A·cols_n`.
 fn conv_rows<T: Real>(
     g: &Geom,
+    taps: &[Tap],
     x_n: &[T],
     a: &[T],
     panel_lo: usize,
@@ -160,7 +194,7 @@ fn conv_rows<T: Real>(
                     // β = 0 on the first block overwrites the output without reading it.
                     let first = p0 == 0 && !accumulate;
                     let beta = if first { T::ZERO } else { T::ONE };
-                    pack_b_cols(g, x_n, p0, kc, t0, nr, bbuf);
+                    pack_b_cols(g, x_n, &taps[p0..p0 + kc], t0, nr, &mut bbuf[..kc * NR]);
                     for r0 in (0..rows).step_by(MR) {
                         let panel = panel_lo + r0 / MR;
                         let a_blk = &a[(panel * kdim + p0) * MR..][..kc * MR];
@@ -196,11 +230,13 @@ fn row_blocks(n: usize, rows: usize, threads: usize) -> usize {
 /// The forward core: `y_n (+)= A·cols(x_n)` for every sample, `A` packed by [`pack_a`] with
 /// `g.c_out` rows and `g.kdim()` columns. `x` is `[N, C_in, L_in]`, `y` is `[N, C_out, L_out]`.
 pub(crate) fn forward_core<T: Real>(g: &Geom, x: &[T], a: &[T], y: &mut [T], mode: Mode<'_, T>) {
+    let taps = plan_taps(g);
+    let taps = &taps[..];
     let (x_len, y_len) = (g.c_in * g.l_in, g.c_out * g.l_out);
     let threads = parallel::current_threads();
     if threads == 1 || g.macs() < parallel::GRAIN {
         for (n, y_n) in y.chunks_exact_mut(y_len).enumerate() {
-            conv_rows(g, &x[n * x_len..][..x_len], a, 0, y_n, mode);
+            conv_rows(g, taps, &x[n * x_len..][..x_len], a, 0, y_n, mode);
         }
         return;
     }
@@ -211,13 +247,13 @@ pub(crate) fn forward_core<T: Real>(g: &Geom, x: &[T], a: &[T], y: &mut [T], mod
             let x_n = &x[n * x_len..][..x_len];
             y_n.par_chunks_mut(per_block * MR * g.l_out)
                 .enumerate()
-                .for_each(|(bi, y_rows)| conv_rows(g, x_n, a, bi * per_block, y_rows, mode));
+                .for_each(|(bi, y_rows)| conv_rows(g, taps, x_n, a, bi * per_block, y_rows, mode));
         });
 }
 
 /// One sample, weight-gradient rows `dw_rows` (the same rows of `dy_rows`):
 /// `dw_rows += dy_rows · cols_nᵀ`.
-fn weight_rows<T: Real>(g: &Geom, x_n: &[T], dy_rows: &[T], dw_rows: &mut [T]) {
+fn weight_rows<T: Real>(g: &Geom, taps: &[Tap], x_n: &[T], dy_rows: &[T], dw_rows: &mut [T]) {
     let (kdim, l_out) = (g.kdim(), g.l_out);
     let rows = dy_rows.len() / l_out;
     with_scratch::<T, _>(panels(rows) * l_out * MR, |a| {
@@ -228,7 +264,7 @@ fn weight_rows<T: Real>(g: &Geom, x_n: &[T], dy_rows: &[T], dw_rows: &mut [T]) {
                     let kt = KT.min(l_out - t0);
                     for p0 in (0..kdim).step_by(NR) {
                         let np = NR.min(kdim - p0);
-                        pack_b_cols_t(g, x_n, p0, np, t0, kt, bbuf);
+                        pack_b_cols_t(g, x_n, &taps[p0..p0 + np], t0, kt, bbuf);
                         for r0 in (0..rows).step_by(MR) {
                             let a_blk = &a[(r0 / MR * l_out + t0) * MR..][..kt * MR];
                             let mr = MR.min(rows - r0);
@@ -258,6 +294,8 @@ fn weight_rows<T: Real>(g: &Geom, x_n: &[T], dy_rows: &[T], dw_rows: &mut [T]) {
 /// partials are added to `dw` in block order, so the bits do not depend on the thread count.
 pub(crate) fn backward_weight<T: Real>(g: &Geom, x: &[T], dy: &[T], dw: &mut [T]) {
     let (x_len, y_len, w_len) = (g.c_in * g.l_in, g.c_out * g.l_out, g.c_out * g.kdim());
+    let taps = plan_taps(g);
+    let taps = &taps[..];
     let n_blocks = g.n.div_ceil(SAMPLE_BLOCK);
     let threads = parallel::current_threads();
     let serial = threads == 1 || g.macs() < parallel::GRAIN;
@@ -269,7 +307,7 @@ pub(crate) fn backward_weight<T: Real>(g: &Geom, x: &[T], dy: &[T], dw: &mut [T]
             let rows = dw_rows.len() / g.kdim();
             for n in blk * SAMPLE_BLOCK..((blk + 1) * SAMPLE_BLOCK).min(g.n) {
                 let dy_rows = &dy[n * y_len + r0 * g.l_out..][..rows * g.l_out];
-                weight_rows(g, &x[n * x_len..][..x_len], dy_rows, dw_rows);
+                weight_rows(g, taps, &x[n * x_len..][..x_len], dy_rows, dw_rows);
             }
         };
         if serial {
