@@ -50,10 +50,10 @@
 //! path against it.
 
 mod api;
-mod im2col;
-mod naive;
+pub(crate) mod im2col;
+pub(crate) mod naive;
 mod packed;
-mod scratch;
+pub(crate) mod scratch;
 #[cfg(test)]
 mod tests;
 

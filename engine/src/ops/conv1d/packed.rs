@@ -33,8 +33,12 @@ use crate::parallel;
 use crate::real::Real;
 use crate::simd::{MR, NR};
 
-/// Reduction block of the forward GEMM (rows of a B panel): 256·16 f32 = 16 KiB, half of L1.
-pub(crate) const KC: usize = 256;
+/// Largest reduction block of the forward GEMM (rows of a B panel): 320·16 f32 = 20 KiB, so the
+/// panel stays in a 32 KiB L1 while A streams past it. The reduction is cut into equal blocks of
+/// at most this size (320 → 1 block, 576 → 2 × 288, 3000 → 10 × 300).
+pub(crate) const KC: usize = 320;
+/// Runs of at least this many taps are packed as slice copies; shorter ones tap by tap.
+const MIN_RUN: usize = 8;
 /// Time block of the weight-gradient GEMM (its reduction runs over output positions).
 const KT: usize = 256;
 
@@ -135,6 +139,17 @@ fn pack_b_cols_t<T: Real>(g: &Geom, x_n: &[T], taps: &[Tap], t0: usize, kt: usiz
             len += 1;
         }
         let run = &taps[jj0..jj0 + len];
+        if len < MIN_RUN {
+            // Short runs (small K): one tap at a time, a contiguous read and a strided write.
+            for (q, tap) in run.iter().enumerate() {
+                let (lo, hi) = (tap.lo.max(t0), tap.hi.min(t0 + kt));
+                for t in lo..hi {
+                    b[(t - t0) * NR + jj0 + q] = x_n[(tap.off + (t * g.stride) as isize) as usize];
+                }
+            }
+            jj0 += len;
+            continue;
+        }
         let lo_all = run.iter().map(|t| t.lo).max().unwrap_or(0);
         let hi_all = run.iter().map(|t| t.hi).min().unwrap_or(0);
         for tt in 0..kt {
@@ -185,12 +200,13 @@ fn conv_rows<T: Real>(
         }
         accumulate = true;
     }
+    let kc_step = kdim.div_ceil(kdim.div_ceil(KC));
     with_scratch::<T, _>(KC * NR, |bbuf| {
         with_scratch::<T, _>(MR * NR, |tile| {
             for t0 in (0..l_out).step_by(NR) {
                 let nr = NR.min(l_out - t0);
-                for p0 in (0..kdim).step_by(KC) {
-                    let kc = KC.min(kdim - p0);
+                for p0 in (0..kdim).step_by(kc_step) {
+                    let kc = kc_step.min(kdim - p0);
                     // β = 0 on the first block overwrites the output without reading it.
                     let first = p0 == 0 && !accumulate;
                     let beta = if first { T::ZERO } else { T::ONE };
