@@ -289,9 +289,15 @@ impl Conv1dImpl {
     pub(crate) fn backward_input_geom<T: Real>(self, g: &Geom, dy: &[T], w: &[T], dx: &mut [T]) {
         match self.resolve(g) {
             Conv1dImpl::Naive => naive::backward_input(g, dy, w, dx),
-            // Few input channels would fill the MR-row tiles of the flipped conv mostly with
-            // padding rows; Wᵀ·dY + col2im keeps the GEMM dense there.
-            Conv1dImpl::Packed if g.stride == 1 && g.c_in >= MR => {
+            // The flipped conv packs C_out·K rows per tile for panels(C_in) row panels; the
+            // fused col2im packs C_out rows for panels(C_in·K) panels and pays a C_in·K-row
+            // epilogue. Its efficiency grows with C_out, the flipped one's with C_in; the flipped
+            // one also splits rows across threads when the batch is a single sample. The choice
+            // depends on the shape only, never on the thread count (bit-identical results).
+            Conv1dImpl::Packed if g.stride != 1 || (g.c_out > g.c_in && g.n > 1) => {
+                packed::backward_input_col2im(g, dy, w, dx)
+            }
+            Conv1dImpl::Packed => {
                 // dx = dy ⋆ flip(w): output i reads dy[t] with t = i − j·d + p, i.e. tap
                 // j' = K−1−j at position i + j'·d − (d·(K−1) − p). The padding may be negative
                 // (p > d·(K−1)); the signed index function handles it.

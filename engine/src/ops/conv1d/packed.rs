@@ -352,3 +352,69 @@ pub(crate) fn backward_weight<T: Real>(g: &Geom, x: &[T], dy: &[T], dw: &mut [T]
         }
     });
 }
+
+/// One sample of the input gradient with col2im fused into the GEMM's epilogue:
+/// `dcols = Wᵀ·dY_n` one MR×NR tile at a time (A = `Wᵀ` packed by the caller, `kdim` rows ×
+/// `C_out`; B = 16 columns of `dY_n`), and each tile row `p = (c, j)` is added straight onto the
+/// input positions it came from, `dx[c, t·s + j·d − p]`, through the same [`Tap`] plan as the
+/// forward packing. `dcols` is never stored.
+fn input_grad_sample<T: Real>(g: &Geom, taps: &[Tap], a: &[T], dy_n: &[T], dx_n: &mut [T]) {
+    let (kdim, l_out, c_out) = (g.kdim(), g.l_out, g.c_out);
+    with_scratch::<T, _>(c_out * NR, |bbuf| {
+        with_scratch::<T, _>(MR * NR, |tile| {
+            for t0 in (0..l_out).step_by(NR) {
+                let nr = NR.min(l_out - t0);
+                for (o, row) in bbuf.chunks_exact_mut(NR).enumerate() {
+                    row[..nr].copy_from_slice(&dy_n[o * l_out + t0..][..nr]);
+                    row[nr..].fill(T::ZERO);
+                }
+                for (panel, a_panel) in a.chunks_exact(c_out * MR).enumerate() {
+                    T::gemm_kernel(c_out, T::ONE, a_panel, bbuf, T::ZERO, tile, NR);
+                    for (i, tap) in taps[panel * MR..kdim.min((panel + 1) * MR)]
+                        .iter()
+                        .enumerate()
+                    {
+                        let (lo, hi) = (tap.lo.max(t0), tap.hi.min(t0 + nr));
+                        if hi <= lo {
+                            continue;
+                        }
+                        let src = &tile[i * NR + lo - t0..i * NR + hi - t0];
+                        let start = (tap.off + (lo * g.stride) as isize) as usize;
+                        if g.stride == 1 {
+                            let dst = &mut dx_n[start..start + (hi - lo)];
+                            dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                        } else {
+                            for (q, &s) in src.iter().enumerate() {
+                                dx_n[start + q * g.stride] += s;
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    })
+}
+
+/// Input gradient, accumulating, by GEMM + fused col2im ([`input_grad_sample`]); rayon over
+/// samples (each sample's `dx` is written by one task, in a fixed order).
+pub(crate) fn backward_input_col2im<T: Real>(g: &Geom, dy: &[T], w: &[T], dx: &mut [T]) {
+    let (kdim, x_len, y_len) = (g.kdim(), g.c_in * g.l_in, g.c_out * g.l_out);
+    let taps = plan_taps(g);
+    with_scratch::<T, _>(panels(kdim) * g.c_out * MR, |a| {
+        // A = Wᵀ: row p, column o holds w[o, p].
+        pack_a(kdim, g.c_out, |p, o| w[o * kdim + p], a);
+        let a = &a[..];
+        let one = |n: usize, dx_n: &mut [T]| {
+            input_grad_sample(g, &taps, a, &dy[n * y_len..][..y_len], dx_n)
+        };
+        if parallel::current_threads() == 1 || g.macs() < parallel::GRAIN {
+            dx.chunks_exact_mut(x_len)
+                .enumerate()
+                .for_each(|(n, d)| one(n, d));
+        } else {
+            dx.par_chunks_exact_mut(x_len)
+                .enumerate()
+                .for_each(|(n, d)| one(n, d));
+        }
+    })
+}
