@@ -365,8 +365,16 @@ fn input_grad_sample<T: Real>(g: &Geom, taps: &[Tap], a: &[T], dy_n: &[T], dx_n:
             for t0 in (0..l_out).step_by(NR) {
                 let nr = NR.min(l_out - t0);
                 for (o, row) in bbuf.chunks_exact_mut(NR).enumerate() {
-                    row[..nr].copy_from_slice(&dy_n[o * l_out + t0..][..nr]);
-                    row[nr..].fill(T::ZERO);
+                    let src = &dy_n[o * l_out + t0..][..nr];
+                    if let (Ok(dst), Ok(src)) = (
+                        <&mut [T; NR]>::try_from(&mut *row),
+                        <&[T; NR]>::try_from(src),
+                    ) {
+                        *dst = *src; // fixed-size copy: two vector moves, no memmove call
+                    } else {
+                        row[..nr].copy_from_slice(src);
+                        row[nr..].fill(T::ZERO);
+                    }
                 }
                 for (panel, a_panel) in a.chunks_exact(c_out * MR).enumerate() {
                     T::gemm_kernel(c_out, T::ONE, a_panel, bbuf, T::ZERO, tile, NR);
@@ -380,7 +388,18 @@ fn input_grad_sample<T: Real>(g: &Geom, taps: &[Tap], a: &[T], dy_n: &[T], dx_n:
                         }
                         let src = &tile[i * NR + lo - t0..i * NR + hi - t0];
                         let start = (tap.off + (lo * g.stride) as isize) as usize;
-                        if g.stride == 1 {
+                        if g.stride == 1 && hi - lo == NR {
+                            // The common interior case, with fixed sizes so it vectorises.
+                            let dst: &mut [T; NR] = (&mut dx_n[start..start + NR])
+                                .try_into()
+                                .expect("invariant: NR elements");
+                            let src: &[T; NR] = src.try_into().expect("invariant: NR elements");
+                            let mut sum = *dst;
+                            for (s, &v) in sum.iter_mut().zip(src) {
+                                *s += v;
+                            }
+                            *dst = sum;
+                        } else if g.stride == 1 {
                             let dst = &mut dx_n[start..start + (hi - lo)];
                             dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
                         } else {
