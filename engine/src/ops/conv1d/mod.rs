@@ -294,11 +294,7 @@ impl Conv1dImpl {
             // epilogue. Its efficiency grows with C_out, the flipped one's with C_in; the flipped
             // one also splits rows across threads when the batch is a single sample. The choice
             // depends on the shape only, never on the thread count (bit-identical results).
-            Conv1dImpl::Packed
-                if std::env::var("DXF")
-                    .map(|v| v == "fused")
-                    .unwrap_or(g.stride != 1 || (g.c_out > g.c_in && g.n > 1)) =>
-            {
+            Conv1dImpl::Packed if g.stride != 1 || (g.c_out > g.c_in && g.n > 1) => {
                 packed::backward_input_col2im(g, dy, w, dx)
             }
             Conv1dImpl::Packed => {
