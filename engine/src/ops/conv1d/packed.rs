@@ -303,6 +303,26 @@ fn weight_rows<T: Real>(g: &Geom, taps: &[Tap], x_n: &[T], dy_rows: &[T], dw_row
     })
 }
 
+/// One sample's weight gradient as plain dot products, for a reduction too short to fill a
+/// micro-kernel tile (C_in·K < NR, the first layer): `dw[o, p] += ⟨dY[o, lo..hi], x[off + lo..]⟩`
+/// over the valid output range of tap `p`. Stride 1 only (the input slice must be contiguous).
+/// No packing at all, which is what dominates when C_in·K is this small.
+fn weight_dots<T: Real>(g: &Geom, taps: &[Tap], x_n: &[T], dy_rows: &[T], dw_rows: &mut [T]) {
+    let (kdim, l_out) = (g.kdim(), g.l_out);
+    for (dy_o, dw_o) in dy_rows
+        .chunks_exact(l_out)
+        .zip(dw_rows.chunks_exact_mut(kdim))
+    {
+        for (d, tap) in dw_o.iter_mut().zip(taps) {
+            if tap.hi > tap.lo {
+                let start = (tap.off + tap.lo as isize) as usize;
+                let xs = &x_n[start..start + (tap.hi - tap.lo)];
+                *d += T::vec_dot(&dy_o[tap.lo..tap.hi], xs);
+            }
+        }
+    }
+}
+
 /// Weight gradient, accumulating: `dw += Σ_n dY_n·cols_nᵀ`.
 ///
 /// Samples are grouped in fixed blocks of [`SAMPLE_BLOCK`]; each block owns a partial `dW`
@@ -313,6 +333,7 @@ pub(crate) fn backward_weight<T: Real>(g: &Geom, x: &[T], dy: &[T], dw: &mut [T]
     let taps = plan_taps(g);
     let taps = &taps[..];
     let n_blocks = g.n.div_ceil(SAMPLE_BLOCK);
+    let dots = g.stride == 1 && g.kdim() < NR;
     let threads = parallel::current_threads();
     let serial = threads == 1 || g.macs() < parallel::GRAIN;
     let per_block = panels(g.c_out).div_ceil(row_blocks(n_blocks, g.c_out, threads));
@@ -323,7 +344,12 @@ pub(crate) fn backward_weight<T: Real>(g: &Geom, x: &[T], dy: &[T], dw: &mut [T]
             let rows = dw_rows.len() / g.kdim();
             for n in blk * SAMPLE_BLOCK..((blk + 1) * SAMPLE_BLOCK).min(g.n) {
                 let dy_rows = &dy[n * y_len + r0 * g.l_out..][..rows * g.l_out];
-                weight_rows(g, taps, &x[n * x_len..][..x_len], dy_rows, dw_rows);
+                let x_n = &x[n * x_len..][..x_len];
+                if dots {
+                    weight_dots(g, taps, x_n, dy_rows, dw_rows);
+                } else {
+                    weight_rows(g, taps, x_n, dy_rows, dw_rows);
+                }
             }
         };
         if serial {
