@@ -13,8 +13,9 @@
 //! matrix back onto the input positions, which is how `dX = col2im(Wᵀ·dY)`.
 //!
 //! The GEMMs here go through [`crate::gemm::gemm`] (matrixmultiply). This path is the readable
-//! middle step between `naive.rs` and the fused `packed.rs`; it is also the fast path's fallback
-//! for the input gradient when stride > 1.
+//! middle step between `naive.rs` and the fused `packed.rs`/`backward.rs`, a third reference in
+//! the tests, and the production path for pointwise (K = 1) convolutions, where `cols` is the
+//! input itself and no copy is made.
 
 use std::ops::Range;
 
@@ -151,7 +152,7 @@ fn mat_mut<T: Real>(data: &mut [T], rows: usize, cols: usize) -> MatMut<'_, T> {
 
 /// Whether the work is worth rayon at all (DESIGN.md §2.11).
 fn parallel_worth_it(g: &Geom) -> bool {
-    g.n > 1 && g.macs() >= parallel::GRAIN && parallel::current_threads() > 1
+    g.n > 1 && g.macs() >= super::PARALLEL_MIN_MACS && parallel::current_threads() > 1
 }
 
 /// Forward through explicit im2col: per sample, `cols_n = im2col(x_n)` then

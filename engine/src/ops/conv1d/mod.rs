@@ -34,22 +34,28 @@
 //! # Which path runs ([`Conv1dImpl::Auto`])
 //! - **K = 1, stride 1, padding 0** (pointwise): `cols` *is* `x`, so the conv is a plain GEMM on
 //!   the input through [`crate::gemm`], no im2col (`im2col.rs`);
-//! - **otherwise, forward and weight gradient:** the packed path (`packed.rs`): im2col fused into
-//!   the packing of the GEMM micro-kernel's panels, straight into NCL output, bias folded in;
-//! - **input gradient, stride 1:** a convolution of `dy` with the flipped weight
-//!   (`w'[c,o,j] = w[o,c,K−1−j]`, padding `d·(K−1) − p`) through the same packed forward machine;
-//!   **stride > 1:** `Wᵀ·dY_n` by GEMM then `col2im` (`im2col.rs`).
+//! - **forward:** the packed path (`packed.rs`): im2col fused into the packing of the GEMM
+//!   micro-kernel's panels, straight into NCL output, bias folded in as the tiles' start value;
+//! - **weight gradient:** the same machine with the reduction over time (`backward.rs`); plain
+//!   dot products when `C_in·K < 16` (the 1-lead first layer), where a tile would be mostly zeros;
+//! - **input gradient:** when `C_out > C_in` and N > 1, or stride > 1: `Wᵀ·dY_n` tile by tile with
+//!   col2im fused into the tile epilogue (`backward.rs`); otherwise a convolution of `dy` with
+//!   the flipped weight (`w'[c,o,j] = w[o,c,K−1−j]`, padding `d·(K−1) − p`, possibly negative)
+//!   through the packed forward, which also splits rows over threads for N = 1. The choice
+//!   depends on the shape only, so results never depend on the thread count.
 //!
-//! The small-`C_in` first layer (1–2 leads) goes through the packed path as well: its reduction
-//! is short (`C_in·K`), but the micro-kernel still does 12 FMAs per two loads, which a direct
-//! axpy-along-time loop (one FMA per load and store) cannot match without its own SIMD kernel.
+//! The small-`C_in` first layer (1–2 leads) goes through the packed forward as well: its
+//! reduction is short (`C_in·K`), but the micro-kernel still does 12 FMAs per two loads, which a
+//! direct axpy-along-time loop (one FMA per load and store) cannot match without a SIMD kernel
+//! of its own (SIMD lives only in `simd/`, which this module does not own).
 //!
-//! Threads: rayon over samples, and over blocks of output channels when the batch is smaller
+//! Threads (above about a million multiply-adds): rayon over samples, and over blocks of output channels when the batch is smaller
 //! than twice the thread count (so N = 1 uses both cores). Results are bit-identical at any
 //! thread count ([`crate::parallel`]). The specification is `naive.rs`; `tests.rs` checks every
 //! path against it.
 
 mod api;
+mod backward;
 pub(crate) mod im2col;
 pub(crate) mod naive;
 mod packed;
@@ -67,6 +73,12 @@ use crate::parallel::block_reduce;
 use crate::real::Real;
 use crate::simd::MR;
 use scratch::with_scratch;
+
+/// Multiply-adds below which a convolution runs on the calling thread: about 10–20 µs of work at
+/// the micro-kernel's speed, comparable to waking a second rayon thread. This is larger than
+/// [`crate::parallel::GRAIN`] (tuned for memory-bound elementwise ops) because each
+/// multiply-add here is far cheaper than an elementwise op's memory traffic.
+pub(crate) const PARALLEL_MIN_MACS: usize = 1 << 20;
 
 /// Samples per block of the deterministic batch reductions (dW, db): block boundaries depend only
 /// on N, so the bits of the sum do not depend on the thread count.
@@ -295,7 +307,7 @@ impl Conv1dImpl {
             // one also splits rows across threads when the batch is a single sample. The choice
             // depends on the shape only, never on the thread count (bit-identical results).
             Conv1dImpl::Packed if g.stride != 1 || (g.c_out > g.c_in && g.n > 1) => {
-                packed::backward_input_col2im(g, dy, w, dx)
+                backward::backward_input_col2im(g, dy, w, dx)
             }
             Conv1dImpl::Packed => {
                 // dx = dy ⋆ flip(w): output i reads dy[t] with t = i − j·d + p, i.e. tap
@@ -352,7 +364,7 @@ impl Conv1dImpl {
         match self.resolve(g) {
             Conv1dImpl::Naive => naive::backward_weight(g, x, dy, dw),
             Conv1dImpl::Im2col => im2col::backward_weight(g, x, dy, dw),
-            _ => packed::backward_weight(g, x, dy, dw),
+            _ => backward::backward_weight(g, x, dy, dw),
         }
     }
 
