@@ -1,0 +1,264 @@
+//! The fast pooling kernels on slices: tap-major row helpers (shared with `pool2d`) and the
+//! 1D forward/backward kernels built from them. See the parent module for the math.
+
+use rayon::prelude::*;
+
+use super::NO_INDEX;
+use super::window::Axis;
+use crate::parallel::{GRAIN, current_threads};
+use crate::real::Real;
+
+// ---- row helpers (also used by pool2d) ------------------------------------------------------
+
+/// The strip of `x_row` read by tap `j` for outputs `lo..hi`: a subslice when stride is 1,
+/// otherwise gathered (SIMD-dispatched for f32) into `scratch`. Returns it and its first position.
+#[inline]
+fn tap_strip<'a, T: Real>(
+    x_row: &'a [T],
+    axis: &Axis,
+    j: usize,
+    lo: usize,
+    hi: usize,
+    scratch: &'a mut Vec<T>,
+) -> (&'a [T], usize) {
+    let start = lo * axis.stride + j * axis.dilation - axis.padding;
+    if axis.stride == 1 {
+        (&x_row[start..start + (hi - lo)], start)
+    } else {
+        scratch.clear();
+        scratch.resize(hi - lo, T::ZERO);
+        T::vec_gather_strided(x_row, start, axis.stride, scratch);
+        (scratch.as_slice(), start)
+    }
+}
+
+/// Updates a running max over one input row: for every tap j (in increasing order) and output
+/// t, if the tap is valid and (no index yet or strictly greater), take it. Indices written are
+/// `index_offset + position`. Strict `>` with taps in order gives "first index wins" on ties.
+pub(crate) fn max_row_update<T: Real>(
+    x_row: &[T],
+    axis: &Axis,
+    best: &mut [T],
+    arg: &mut [usize],
+    index_offset: usize,
+    scratch: &mut Vec<T>,
+) {
+    for j in 0..axis.kernel {
+        let (lo, hi) = axis.valid_range(j);
+        if lo == hi {
+            continue;
+        }
+        let (strip, start) = tap_strip(x_row, axis, j, lo, hi, scratch);
+        let (best, arg) = (&mut best[lo..hi], &mut arg[lo..hi]);
+        for (i, &v) in strip.iter().enumerate() {
+            if arg[i] == NO_INDEX || v > best[i] {
+                best[i] = v;
+                arg[i] = index_offset + start + i * axis.stride;
+            }
+        }
+    }
+}
+
+/// acc\[t\] += Σ_{valid j} x_row\[pos(t, j)\] · weight, tap-major with `axpy` (SIMD for f32).
+pub(crate) fn sum_row_add<T: Real>(
+    x_row: &[T],
+    axis: &Axis,
+    weight: T,
+    acc: &mut [T],
+    scratch: &mut Vec<T>,
+) {
+    for j in 0..axis.kernel {
+        let (lo, hi) = axis.valid_range(j);
+        if lo < hi {
+            let (strip, _) = tap_strip(x_row, axis, j, lo, hi, scratch);
+            T::vec_axpy(weight, strip, &mut acc[lo..hi]);
+        }
+    }
+}
+
+/// dx_row\[pos(t, j)\] += g\[t\] for every valid tap: the transpose of [`sum_row_add`].
+pub(crate) fn scatter_row_add<T: Real>(g: &[T], axis: &Axis, dx_row: &mut [T]) {
+    for j in 0..axis.kernel {
+        let (lo, hi) = axis.valid_range(j);
+        if lo == hi {
+            continue;
+        }
+        let start = lo * axis.stride + j * axis.dilation - axis.padding;
+        if axis.stride == 1 {
+            T::vec_axpy(T::ONE, &g[lo..hi], &mut dx_row[start..start + (hi - lo)]);
+        } else {
+            T::vec_scatter_add_strided(&g[lo..hi], dx_row, start, axis.stride);
+        }
+    }
+}
+
+/// 1 / D_t for every output position of an average pool (see the module doc).
+pub(crate) fn avg_inv_divisors<T: Real>(axis: &Axis, count_include_pad: bool) -> Vec<T> {
+    (0..axis.out_len)
+        .map(|t| {
+            let d = if count_include_pad {
+                axis.kernel
+            } else {
+                axis.valid_taps(t)
+            };
+            T::ONE / T::from_usize(d)
+        })
+        .collect()
+}
+
+/// Runs `f(row_index, out_chunk, scratch)` over consecutive `chunk`-sized pieces of `out`, in
+/// parallel when `work ≥ GRAIN` and the pool has more than one thread. Rows are independent, so
+/// the result does not depend on the thread count.
+pub(crate) fn for_each_row<T: Real, F>(out: &mut [T], chunk: usize, work: usize, f: F)
+where
+    F: Fn(usize, &mut [T], &mut Vec<T>) + Sync,
+{
+    if work >= GRAIN && current_threads() > 1 && out.len() > chunk {
+        out.par_chunks_mut(chunk)
+            .enumerate()
+            .for_each_init(Vec::new, |scratch, (r, o)| f(r, o, scratch));
+    } else {
+        let mut scratch = Vec::new();
+        for (r, o) in out.chunks_mut(chunk).enumerate() {
+            f(r, o, &mut scratch);
+        }
+    }
+}
+
+// ---- fast kernels -----------------------------------------------------------------------------
+
+/// Max pool forward over `rows` independent rows of `axis.in_len` samples; writes `y` and the
+/// per-row argmax positions.
+///
+/// # Panics
+/// If `x.len() != rows·in_len` or `y.len()`/`argmax.len()` differ from `rows·out_len`.
+pub fn max_pool1d_forward<T: Real>(
+    x: &[T],
+    rows: usize,
+    axis: &Axis,
+    y: &mut [T],
+    argmax: &mut [usize],
+) {
+    let (l_in, l_out) = (axis.in_len, axis.out_len);
+    assert!(x.len() == rows * l_in && y.len() == rows * l_out && argmax.len() == y.len());
+    let work = rows * l_out * axis.kernel;
+    let row = |r: usize, y_row: &mut [T], a_row: &mut [usize], scratch: &mut Vec<T>| {
+        a_row.fill(NO_INDEX);
+        max_row_update(&x[r * l_in..(r + 1) * l_in], axis, y_row, a_row, 0, scratch);
+    };
+    if work >= GRAIN && current_threads() > 1 && rows > 1 {
+        y.par_chunks_mut(l_out)
+            .zip(argmax.par_chunks_mut(l_out))
+            .enumerate()
+            .for_each_init(Vec::new, |s, (r, (y_row, a_row))| row(r, y_row, a_row, s));
+    } else {
+        let mut scratch = Vec::new();
+        for (r, (y_row, a_row)) in y
+            .chunks_mut(l_out)
+            .zip(argmax.chunks_mut(l_out))
+            .enumerate()
+        {
+            row(r, y_row, a_row, &mut scratch);
+        }
+    }
+}
+
+/// Max pool backward; **accumulates** `dx[row, argmax[row, t]] += dy[row, t]`.
+///
+/// # Panics
+/// If the lengths disagree or an argmax position is `≥ l_in`.
+pub fn max_pool1d_backward_input<T: Real>(
+    dy: &[T],
+    argmax: &[usize],
+    l_out: usize,
+    l_in: usize,
+    dx: &mut [T],
+) {
+    assert!(dy.len() == argmax.len() && dy.len() % l_out == 0);
+    assert_eq!(dx.len(), dy.len() / l_out * l_in);
+    for_each_row(dx, l_in, dy.len(), |r, dx_row, _| {
+        let range = r * l_out..(r + 1) * l_out;
+        for (&g, &a) in dy[range.clone()].iter().zip(&argmax[range]) {
+            dx_row[a] += g;
+        }
+    });
+}
+
+/// Average pool forward over `rows` rows.
+///
+/// # Panics
+/// If `x.len() != rows·in_len` or `y.len() != rows·out_len`.
+pub fn avg_pool1d_forward<T: Real>(
+    x: &[T],
+    rows: usize,
+    axis: &Axis,
+    count_include_pad: bool,
+    y: &mut [T],
+) {
+    let (l_in, l_out) = (axis.in_len, axis.out_len);
+    assert!(x.len() == rows * l_in && y.len() == rows * l_out);
+    let inv: Vec<T> = avg_inv_divisors(axis, count_include_pad);
+    for_each_row(y, l_out, rows * l_out * axis.kernel, |r, y_row, scratch| {
+        y_row.fill(T::ZERO);
+        sum_row_add(&x[r * l_in..(r + 1) * l_in], axis, T::ONE, y_row, scratch);
+        for (v, &s) in y_row.iter_mut().zip(&inv) {
+            *v *= s;
+        }
+    });
+}
+
+/// Average pool backward; **accumulates** `dx[row, pos(t,j)] += dy[row, t] / D_t`.
+///
+/// # Panics
+/// If `dy.len() != rows·out_len` or `dx.len() != rows·in_len`.
+pub fn avg_pool1d_backward_input<T: Real>(
+    dy: &[T],
+    rows: usize,
+    axis: &Axis,
+    count_include_pad: bool,
+    dx: &mut [T],
+) {
+    let (l_in, l_out) = (axis.in_len, axis.out_len);
+    assert!(dy.len() == rows * l_out && dx.len() == rows * l_in);
+    let inv: Vec<T> = avg_inv_divisors(axis, count_include_pad);
+    for_each_row(dx, l_in, rows * l_out * axis.kernel, |r, dx_row, g| {
+        g.clear();
+        g.extend(
+            dy[r * l_out..(r + 1) * l_out]
+                .iter()
+                .zip(&inv)
+                .map(|(&d, &s)| d * s),
+        );
+        scatter_row_add(g, axis, dx_row);
+    });
+}
+
+/// Global average pool forward: `y[r] = (Σ_t x[r, t]) / l` for each of `y.len()` rows.
+///
+/// # Panics
+/// If `x.len() != y.len()·l` or `l == 0`.
+pub fn global_avg_pool1d_forward<T: Real>(x: &[T], l: usize, y: &mut [T]) {
+    assert!(l > 0 && x.len() == y.len() * l);
+    let inv = T::ONE / T::from_usize(l);
+    let row = |(r, v): (usize, &mut T)| *v = T::vec_sum(&x[r * l..(r + 1) * l]) * inv;
+    if x.len() >= GRAIN && current_threads() > 1 {
+        y.par_iter_mut().enumerate().for_each(row);
+    } else {
+        y.iter_mut().enumerate().for_each(row);
+    }
+}
+
+/// Global average pool backward; **accumulates** `dx[r, t] += dy[r] / l`.
+///
+/// # Panics
+/// If `dx.len() != dy.len()·l` or `l == 0`.
+pub fn global_avg_pool1d_backward_input<T: Real>(dy: &[T], l: usize, dx: &mut [T]) {
+    assert!(l > 0 && dx.len() == dy.len() * l);
+    let inv = T::ONE / T::from_usize(l);
+    for_each_row(dx, l, dx.len(), |r, dx_row, _| {
+        let g = dy[r] * inv;
+        for v in dx_row {
+            *v += g;
+        }
+    });
+}
