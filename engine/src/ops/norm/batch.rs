@@ -119,7 +119,7 @@ pub fn batch_norm_backward_kernel<T: Real>(
     dgamma: &mut [T],
     dbeta: &mut [T],
 ) {
-    assert!(x.len() == n * c * l && dy.len() == x.len() && dx.len() == x.len() && x.len() > 0);
+    assert!(x.len() == n * c * l && dy.len() == x.len() && dx.len() == x.len() && !x.is_empty());
     assert!(gamma.len() == c && mean.len() == c && inv_std.len() == c);
     assert!(dgamma.len() == c && dbeta.len() == c);
     // sums[ch] = Σ dy, sums[c + ch] = Σ dy·(x − μ), per channel, in fixed block order.

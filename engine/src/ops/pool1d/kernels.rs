@@ -174,7 +174,7 @@ pub fn max_pool1d_backward_input<T: Real>(
     l_in: usize,
     dx: &mut [T],
 ) {
-    assert!(dy.len() == argmax.len() && dy.len() % l_out == 0);
+    assert!(dy.len() == argmax.len() && dy.len().is_multiple_of(l_out));
     assert_eq!(dx.len(), dy.len() / l_out * l_in);
     for_each_row(dx, l_in, dy.len(), |r, dx_row, _| {
         let range = r * l_out..(r + 1) * l_out;

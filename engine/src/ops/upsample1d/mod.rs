@@ -76,7 +76,7 @@ fn linear_phase<T: Real>(r: usize, s: usize) -> (T, usize) {
 /// If `scale == 0`, `x.len() != rows·l_in` or `y.len() != x.len()·scale`.
 pub fn upsample1d_forward<T: Real>(x: &[T], l_in: usize, params: &Upsample1dParams, y: &mut [T]) {
     let s = params.scale;
-    assert!(s > 0 && l_in > 0 && x.len() % l_in == 0 && y.len() == x.len() * s);
+    assert!(s > 0 && l_in > 0 && x.len().is_multiple_of(l_in) && y.len() == x.len() * s);
     let l_out = l_in * s;
     let work = y.len() * 3;
     match params.mode {
@@ -122,7 +122,7 @@ pub fn upsample1d_backward_input<T: Real>(
     dx: &mut [T],
 ) {
     let s = params.scale;
-    assert!(s > 0 && l_in > 0 && dx.len() % l_in == 0 && dy.len() == dx.len() * s);
+    assert!(s > 0 && l_in > 0 && dx.len().is_multiple_of(l_in) && dy.len() == dx.len() * s);
     let l_out = l_in * s;
     let linear = params.mode == UpsampleMode::Linear;
     for_each_row(dx, l_in, dy.len() * 3, |row, dx_row, tmp| {
