@@ -292,3 +292,37 @@ fn pool1d_errors_are_named() {
     );
     assert!(matches!(e, Err(Error::InvalidParam { name: "argmax", .. })));
 }
+
+/// `v + 1` elementwise: what an accumulating kernel must produce on a buffer of ones.
+pub(crate) fn plus_one<T: Real>(v: &[T]) -> Vec<T> {
+    v.iter().map(|&x| x + T::ONE).collect()
+}
+
+#[test]
+fn pool1d_backward_kernels_accumulate() {
+    let mut rng = Rng::new(6);
+    let x = random_tensor::<f64>(&mut rng, Shape::d3(2, 3, 11));
+    let p = Pool1dParams::new(3).with_stride(2).with_padding(1);
+    let axis = p.axis("t", 11).unwrap();
+    let dy = random_tensor::<f64>(&mut rng, Shape::d3(2, 3, axis.out_len));
+    let out = max_pool1d(&x, &p).unwrap();
+    let mut dx = vec![1.0; x.numel()];
+    max_pool1d_backward_input(dy.data(), &out.argmax, axis.out_len, 11, &mut dx);
+    assert_eq!(
+        dx,
+        plus_one(
+            max_pool1d_backward(&dy, &out.argmax, x.shape())
+                .unwrap()
+                .data()
+        )
+    );
+    let mut dx = vec![1.0; x.numel()];
+    avg_pool1d_backward_input(dy.data(), 6, &axis, true, &mut dx);
+    let want = plus_one(avg_pool1d_backward(&dy, x.shape(), &p).unwrap().data());
+    assert_close(&dx, &want, 1e-15, 1e-15, "avg");
+    let dg = random_tensor::<f64>(&mut rng, Shape::d2(2, 3));
+    let mut dx = vec![1.0; x.numel()];
+    global_avg_pool1d_backward_input(dg.data(), 11, &mut dx);
+    let want = plus_one(global_avg_pool1d_backward(&dg, x.shape()).unwrap().data());
+    assert_close(&dx, &want, 1e-15, 1e-15, "global");
+}

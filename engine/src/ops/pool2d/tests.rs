@@ -206,3 +206,17 @@ fn pool2d_errors_are_named() {
         "{e}"
     );
 }
+
+#[test]
+fn avg_pool2d_backward_kernel_accumulates() {
+    let mut rng = Rng::new(7);
+    let p = Pool2dParams::new(2, 3).with_stride(1, 2).with_padding(1, 1);
+    let (ah, aw) = p.axes("t", 5, 7).unwrap();
+    let dy = random_tensor::<f64>(&mut rng, Shape::d4(2, 2, ah.out_len, aw.out_len));
+    let mut dx = vec![1.0; 2 * 2 * 5 * 7];
+    avg_pool2d_backward_input(dy.data(), 4, &ah, &aw, false, &mut dx);
+    let fresh =
+        avg_pool2d_backward(&dy, Shape::d4(2, 2, 5, 7), &p.with_count_include_pad(false)).unwrap();
+    let want = crate::ops::pool1d::tests::plus_one(fresh.data());
+    assert_close(&dx, &want, 1e-15, 1e-15, "avg2d");
+}

@@ -182,3 +182,17 @@ fn upsample1d_errors_are_named() {
         Err(Error::ShapeMismatch { .. })
     ));
 }
+
+#[test]
+fn upsample1d_backward_kernel_accumulates() {
+    let mut rng = Rng::new(10);
+    for mode in MODES {
+        let p = Upsample1dParams { scale: 3, mode };
+        let dy = random_tensor::<f64>(&mut rng, Shape::d3(2, 2, 21));
+        let mut dx = vec![1.0; 2 * 2 * 7];
+        upsample1d_backward_input(dy.data(), 7, &p, &mut dx);
+        let fresh = upsample1d_backward(&dy, Shape::d3(2, 2, 7), &p).unwrap();
+        let want = crate::ops::pool1d::tests::plus_one(fresh.data());
+        assert_close(&dx, &want, 1e-14, 1e-14, "upsample");
+    }
+}

@@ -125,3 +125,70 @@ fn norm_errors_are_named() {
         Err(Error::BadRank { .. })
     ));
 }
+
+#[test]
+fn norm_backward_kernels_accumulate() {
+    use crate::ops::pool1d::tests::plus_one;
+    use crate::testing::assert_close;
+    let mut rng = Rng::new(80);
+    let x = random_tensor::<f64>(&mut rng, Shape::d3(3, 2, 5));
+    let dy = random_tensor::<f64>(&mut rng, x.shape());
+    let (g, b) = (
+        random_tensor::<f64>(&mut rng, Shape::d1(2)),
+        random_tensor::<f64>(&mut rng, Shape::d1(2)),
+    );
+    let out = batch_norm_train(&x, &g, &b, None, &BatchNormParams::default()).unwrap();
+    let fresh = batch_norm_backward(&dy, &x, &g, &out.mean, &out.inv_std, BnMode::Train).unwrap();
+    let (mut dx, mut dg, mut db) = (vec![1.0; 30], vec![1.0; 2], vec![1.0; 2]);
+    batch_norm_backward_kernel(
+        dy.data(),
+        x.data(),
+        3,
+        2,
+        5,
+        g.data(),
+        out.mean.data(),
+        out.inv_std.data(),
+        BnMode::Train,
+        &mut dx,
+        &mut dg,
+        &mut db,
+    );
+    assert_close(&dx, &plus_one(fresh.dx.data()), 1e-14, 1e-14, "bn dx");
+    assert_close(
+        &dg,
+        &plus_one(fresh.dgamma.data()),
+        1e-14,
+        1e-14,
+        "bn dgamma",
+    );
+    assert_close(&db, &plus_one(fresh.dbeta.data()), 1e-14, 1e-14, "bn dbeta");
+    let (gl, bl) = (
+        random_tensor::<f64>(&mut rng, Shape::d1(5)),
+        random_tensor::<f64>(&mut rng, Shape::d1(5)),
+    );
+    let ln = layer_norm(&x, &gl, &bl, 1e-5).unwrap();
+    let fresh = layer_norm_backward(&dy, &x, &gl, &ln.mean, &ln.inv_std).unwrap();
+    let (mut dx, mut dg, mut db) = (vec![1.0; 30], vec![1.0; 5], vec![1.0; 5]);
+    layer_norm_backward_kernel(
+        dy.data(),
+        x.data(),
+        6,
+        5,
+        gl.data(),
+        ln.mean.data(),
+        ln.inv_std.data(),
+        &mut dx,
+        &mut dg,
+        &mut db,
+    );
+    assert_close(&dx, &plus_one(fresh.dx.data()), 1e-14, 1e-14, "ln dx");
+    assert_close(
+        &dg,
+        &plus_one(fresh.dgamma.data()),
+        1e-14,
+        1e-14,
+        "ln dgamma",
+    );
+    assert_close(&db, &plus_one(fresh.dbeta.data()), 1e-14, 1e-14, "ln dbeta");
+}
