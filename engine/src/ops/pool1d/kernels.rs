@@ -32,28 +32,51 @@ fn tap_strip<'a, T: Real>(
     }
 }
 
-/// Updates a running max over one input row: for every tap j (in increasing order) and output
-/// t, if the tap is valid and (no index yet or strictly greater), take it. Indices written are
-/// `index_offset + position`. Strict `>` with taps in order gives "first index wins" on ties.
+/// Updates a running max over one input row: output t takes a valid tap's value if no index is
+/// set yet or the value is strictly greater. Indices written are `index_offset + position`.
+/// Taps are visited in increasing position, so with the strict `>` the first maximum wins ties.
+///
+/// Interior outputs (every tap inside the row: `t ∈ [lo of tap 0, hi of the last tap)`) scan
+/// their window directly with no padding test; the few border outputs go tap by tap through the
+/// index function.
 pub(crate) fn max_row_update<T: Real>(
     x_row: &[T],
     axis: &Axis,
     best: &mut [T],
     arg: &mut [usize],
     index_offset: usize,
-    scratch: &mut Vec<T>,
 ) {
-    for j in 0..axis.kernel {
-        let (lo, hi) = axis.valid_range(j);
-        if lo == hi {
-            continue;
+    let (k, s, d) = (axis.kernel, axis.stride, axis.dilation);
+    let (lo, _) = axis.valid_range(0);
+    let (_, hi) = axis.valid_range(k - 1);
+    let take = |t: usize, v: T, pos: usize, best: &mut [T], arg: &mut [usize]| {
+        // Selects rather than a branch (see below); `|` evaluates both sides, so no jump.
+        let better = (arg[t] == NO_INDEX) | (v > best[t]);
+        best[t] = if better { v } else { best[t] };
+        arg[t] = if better { index_offset + pos } else { arg[t] };
+    };
+    if lo < hi {
+        for t in lo..hi {
+            // Tap 0 is valid, so t·s ≥ padding; the window ends inside the row.
+            let base = t * s - axis.padding;
+            let window = &x_row[base..base + axis.span()];
+            let (mut m, mut at) = (window[0], 0);
+            for j in 1..k {
+                // Written as selects, not a branch: on real signals `v > m` is a coin flip, and
+                // a mispredicted branch per window cost more than the rest of the loop.
+                let v = window[j * d];
+                let better = v > m;
+                m = if better { v } else { m };
+                at = if better { j * d } else { at };
+            }
+            take(t, m, base + at, best, arg);
         }
-        let (strip, start) = tap_strip(x_row, axis, j, lo, hi, scratch);
-        let (best, arg) = (&mut best[lo..hi], &mut arg[lo..hi]);
-        for (i, &v) in strip.iter().enumerate() {
-            if arg[i] == NO_INDEX || v > best[i] {
-                best[i] = v;
-                arg[i] = index_offset + start + i * axis.stride;
+    }
+    let border = (0..lo.min(axis.out_len)).chain(hi.max(lo)..axis.out_len);
+    for t in border {
+        for j in 0..k {
+            if let Some(pos) = axis.input_pos(t, j) {
+                take(t, x_row[pos], pos, best, arg);
             }
         }
     }
@@ -142,24 +165,20 @@ pub fn max_pool1d_forward<T: Real>(
     let (l_in, l_out) = (axis.in_len, axis.out_len);
     assert!(x.len() == rows * l_in && y.len() == rows * l_out && argmax.len() == y.len());
     let work = rows * l_out * axis.kernel;
-    let row = |r: usize, y_row: &mut [T], a_row: &mut [usize], scratch: &mut Vec<T>| {
+    let row = |(r, (y_row, a_row)): (usize, (&mut [T], &mut [usize]))| {
         a_row.fill(NO_INDEX);
-        max_row_update(&x[r * l_in..(r + 1) * l_in], axis, y_row, a_row, 0, scratch);
+        max_row_update(&x[r * l_in..(r + 1) * l_in], axis, y_row, a_row, 0);
     };
     if work >= GRAIN && current_threads() > 1 && rows > 1 {
         y.par_chunks_mut(l_out)
             .zip(argmax.par_chunks_mut(l_out))
             .enumerate()
-            .for_each_init(Vec::new, |s, (r, (y_row, a_row))| row(r, y_row, a_row, s));
+            .for_each(row);
     } else {
-        let mut scratch = Vec::new();
-        for (r, (y_row, a_row)) in y
-            .chunks_mut(l_out)
+        y.chunks_mut(l_out)
             .zip(argmax.chunks_mut(l_out))
             .enumerate()
-        {
-            row(r, y_row, a_row, &mut scratch);
-        }
+            .for_each(row);
     }
 }
 

@@ -24,8 +24,8 @@
 //!
 //! # How the fast version differs from [`naive`]
 //! A 2D window is KH 1D windows stacked: for each output row `oh` and kernel row `i` whose input
-//! row `ih` is valid, the 1D tap-major row helpers of `pool1d` (branch-free strips, `axpy`/SIMD
-//! for f32) run along W. Planes `(n, c)` run in parallel above [`crate::parallel::GRAIN`]. The max
+//! row `ih` is valid, the 1D row helpers of `pool1d` run along W (tap-major `axpy` strips,
+//! SIMD for f32, for the average; interior window scans for the max). Planes `(n, c)` run in parallel above [`crate::parallel::GRAIN`]. The max
 //! backward is exactly the 1D one with each plane flattened to a row of `H·W`.
 
 pub mod naive;
@@ -147,7 +147,7 @@ pub fn max_pool2d_forward<T: Real>(
     let (plane_in, plane_out) = (ah.in_len * w, ah.out_len * ow);
     assert!(x.len() == planes * plane_in && y.len() == planes * plane_out);
     assert_eq!(argmax.len(), y.len());
-    let plane = |p: usize, y_p: &mut [T], a_p: &mut [usize], scratch: &mut Vec<T>| {
+    let plane = |(p, (y_p, a_p)): (usize, (&mut [T], &mut [usize]))| {
         a_p.fill(NO_INDEX);
         let x_p = &x[p * plane_in..(p + 1) * plane_in];
         for oh in 0..ah.out_len {
@@ -160,7 +160,7 @@ pub fn max_pool2d_forward<T: Real>(
             for i in 0..ah.kernel {
                 if let Some(ih) = ah.input_pos(oh, i) {
                     let x_row = &x_p[ih * w..(ih + 1) * w];
-                    max_row_update(x_row, aw, y_row, a_row, ih * w, scratch);
+                    max_row_update(x_row, aw, y_row, a_row, ih * w);
                 }
             }
         }
@@ -169,16 +169,12 @@ pub fn max_pool2d_forward<T: Real>(
         y.par_chunks_mut(plane_out)
             .zip(argmax.par_chunks_mut(plane_out))
             .enumerate()
-            .for_each_init(Vec::new, |s, (p, (y_p, a_p))| plane(p, y_p, a_p, s));
+            .for_each(plane);
     } else {
-        let mut scratch = Vec::new();
-        for (p, (y_p, a_p)) in y
-            .chunks_mut(plane_out)
+        y.chunks_mut(plane_out)
             .zip(argmax.chunks_mut(plane_out))
             .enumerate()
-        {
-            plane(p, y_p, a_p, &mut scratch);
-        }
+            .for_each(plane);
     }
 }
 
