@@ -37,9 +37,8 @@
 //!   inner loop is one `axpy` (SIMD for f32) over a contiguous or gathered strip; the backward is
 //!   the transposed scatter-add;
 //! - **max** pools scan each *interior* window (all taps inside the row) directly and handle the
-//!   few border windows through the index function, with the comparisons written as selects
-//!   (an earlier tap-major version with a branch per comparison measured about 3× slower on
-//!   `[64, 32, 187]`, kernel 2: random signals make that branch a coin flip).
+//!   few border windows through the index function, with the comparisons written branch-free
+//!   (see `max_row_update`: a mispredicted branch per window cost about 3×).
 //!
 //! Rows `(n, c)` are independent and run in parallel above [`GRAIN`] (no reduction, so the
 //! thread count cannot change any bit). The same row helpers serve `pool2d`, one kernel row at a

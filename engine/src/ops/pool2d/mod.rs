@@ -157,10 +157,12 @@ pub fn max_pool2d_forward<T: Real>(
             );
             // Kernel rows in increasing order, taps in increasing order inside each: with the
             // strict comparison the first maximum in row-major order wins.
+            let mut fresh = true;
             for i in 0..ah.kernel {
                 if let Some(ih) = ah.input_pos(oh, i) {
                     let x_row = &x_p[ih * w..(ih + 1) * w];
-                    max_row_update(x_row, aw, y_row, a_row, ih * w);
+                    max_row_update(x_row, aw, y_row, a_row, ih * w, fresh);
+                    fresh = false;
                 }
             }
         }
