@@ -9,7 +9,7 @@
 //!          i0 = ⌊src⌋,  i1 = min(i0 + 1, L−1),  λ = src − i0
 //!          y[n,c,t] = (1−λ)·x[n,c,i0] + λ·x[n,c,i1]
 //! ```
-//! At the left edge `src` is clamped to 0 (y = x[0]); at the right edge `i1 = i0 = L−1`.
+//! At the left edge `src` is clamped to 0 (y = x\[0\]); at the right edge `i1 = i0 = L−1`.
 //! PyTorch computes `src` in the input's float type from `1/s`; here λ is the exact fraction
 //! rounded once, so results can differ from PyTorch in the last bit only.
 //!
