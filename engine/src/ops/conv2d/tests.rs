@@ -52,7 +52,7 @@ const AWKWARD: &[Case] = &[
     (1, 1, 1, 3, 17, 1, 5, p((1, 3), (0, 2), (1, 1))), // 1D-like rows
     (3, 2, 3, 7, 5, 3, 3, p((3, 2), (2, 2), (1, 2))), // padding K−1, mixed everything
     (4, 8, 16, 20, 21, 3, 3, p((1, 1), (1, 1), (1, 1))), // above GRAIN: samples in parallel
-    (9, 16, 8, 12, 12, 1, 1, p((1, 1), (0, 0), (1, 1))), // pointwise above GRAIN, 9 samples → 5 blocks
+    (9, 16, 8, 12, 12, 1, 1, p((1, 1), (0, 0), (1, 1))), // pointwise, above GRAIN, 5 dW blocks
 ];
 
 fn check_case<T: Real>(case: &Case, with_bias: bool, seed: u64, label: &str) {

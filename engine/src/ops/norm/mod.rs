@@ -24,7 +24,8 @@
 //! # Layer norm
 //! Per row of the last axis (F features): the same μ, σ², r, x̂ over the row, and
 //! `y = γ ⊙ x̂ + β` with γ, β of length F. Gradients: `dβ = Σ_rows dy`, `dγ = Σ_rows dy ⊙ x̂`,
-//! `dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂ ⊙ x̂))` with `dx̂ = γ ⊙ dy` (the derivation above, per row).
+//! `dx = r·(dx̂ − mean(dx̂) − x̂·mean(dx̂ ⊙ x̂))` with `dx̂ = γ ⊙ dy` (the derivation above, per
+//! row).
 //!
 //! # Shapes
 //! batch norm: x `[N, F]`, `[N, C, L]` or `[N, C, H, W]`; γ, β, running stats, saved mean and

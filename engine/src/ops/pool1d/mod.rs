@@ -40,9 +40,9 @@
 //!   few border windows through the index function, with the comparisons written branch-free
 //!   (see `max_row_update`: a mispredicted branch per window cost about 3×).
 //!
-//! Rows `(n, c)` are independent and run in parallel above [`crate::parallel::GRAIN`] (no reduction, so the
-//! thread count cannot change any bit). The same row helpers serve `pool2d`, one kernel row at a
-//! time.
+//! Rows `(n, c)` are independent and run in parallel above [`crate::parallel::GRAIN`] (no
+//! reduction, so the thread count cannot change any bit). The same row helpers serve `pool2d`,
+//! one kernel row at a time.
 
 mod kernels;
 pub mod naive;

@@ -24,9 +24,10 @@
 //!
 //! # How the fast version differs from [`naive`]
 //! A 2D window is KH 1D windows stacked: for each output row `oh` and kernel row `i` whose input
-//! row `ih` is valid, the 1D row helpers of `pool1d` run along W (tap-major `axpy` strips,
-//! SIMD for f32, for the average; interior window scans for the max). Planes `(n, c)` run in parallel above [`crate::parallel::GRAIN`]. The max
-//! backward is exactly the 1D one with each plane flattened to a row of `H·W`.
+//! row `ih` is valid, the 1D row helpers of `pool1d` run along W (tap-major `axpy` strips, SIMD
+//! for f32, for the average; branch-free interior window scans for the max). Planes `(n, c)` run
+//! in parallel above [`crate::parallel::GRAIN`]. The max backward is exactly the 1D one with each
+//! plane flattened to a row of `H·W`.
 
 pub mod naive;
 #[cfg(test)]
