@@ -98,6 +98,13 @@ fn mitdb_annotation_counts() {
         assert_eq!(sym.get(k).copied(), Some(v), "symbol {k}");
     }
     assert_eq!(sym.len(), expect.len(), "{sym:?}");
+    // 102-0.atr: the pre-correction copy of 102.atr differs in the position of one paced beat.
+    let old = wfdb::read_annotations(&dir, "102-0", "atr").expect("102-0");
+    let new = wfdb::read_annotations(&dir, "102", "atr").expect("102");
+    assert_eq!(old.len(), new.len());
+    let diffs: Vec<_> = old.iter().zip(&new).filter(|(a, b)| a != b).collect();
+    assert_eq!(diffs.len(), 1, "{diffs:?}");
+    assert_eq!((diffs[0].0.symbol(), diffs[0].1.symbol()), ("/", "/"));
     // Rhythm labels live in AUX strings.
     let a = wfdb::read_annotations(&dir, "201", "atr").expect("201");
     assert!(a.iter().any(|x| x.aux.as_deref() == Some("(AFIB")));
@@ -331,4 +338,44 @@ fn mitbih_beat_dataset_and_splits() {
             ..
         }
     ));
+}
+
+#[test]
+fn nstdb_every_record_decodes_and_noise_levels_match_readme() {
+    let Some(dir) = data("nstdb") else { return };
+    let recs = records(&dir);
+    assert_eq!(recs.len(), 15);
+    let stds: Vec<(String, [f64; 2])> = recs
+        .par_iter()
+        .map(|r| {
+            let rec = wfdb::read_record(&dir, r).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!((rec.physical.dim(), rec.fs()), ((2, 650_000), 360.0), "{r}");
+            let sd = |c: usize| {
+                let x = rec.physical.row(c);
+                let m = x.iter().map(|&v| v as f64).sum::<f64>() / x.len() as f64;
+                (x.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+            };
+            (r.clone(), [sd(0), sd(1)])
+        })
+        .collect();
+    let want = [
+        ("bw", [0.466, 0.178]),
+        ("em", [0.730, 0.205]),
+        ("ma", [0.193, 0.192]),
+    ];
+    for (name, sd) in want {
+        let got = &stds.iter().find(|s| s.0 == name).expect("noise record").1;
+        for c in 0..2 {
+            assert!(
+                (got[c] - sd[c]).abs() < 6e-4,
+                "{name} ch{c}: std {} vs README {}",
+                got[c],
+                sd[c]
+            );
+        }
+    }
+    // Formats as the README says: 0 and −6 dB records use format 16.
+    let h = wfdb::parse_header(&std::fs::read(dir.join("118e_6.hea")).expect("hea"), &dir)
+        .expect("header");
+    assert_eq!(h.signals[0].format, 16);
 }

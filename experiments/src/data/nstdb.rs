@@ -93,10 +93,14 @@ pub enum MixError {
     },
 }
 
-/// True for beats that WFDB's `map1` calls NORMAL (N, L, R, B and the escape beats e, j, n),
-/// the ones `sigamp` measures.
+/// True for the beats WFDB's `map1` (ecgmap.h) classes as NORMAL — the ones `sigamp`
+/// measures: every beat except the ventricular ones (V, E, r, !), fusion F and unknown `?`.
+/// So N, L, R, a, J, A, S, j, /, Q, B, e, n, f.
 pub fn nst_is_normal(symbol: &str) -> bool {
-    matches!(symbol, "N" | "L" | "R" | "B" | "e" | "j" | "n")
+    matches!(
+        symbol,
+        "N" | "L" | "R" | "a" | "J" | "A" | "S" | "j" | "/" | "Q" | "B" | "e" | "n" | "f"
+    )
 }
 
 /// Mean of the middle 90% (WFDB drops ⌊n/20⌋ values at each end after sorting).

@@ -4,14 +4,14 @@
 //!
 //! 1. conceptually insert `up − 1` zeros between samples (rate × up),
 //! 2. low-pass at the lower of the two Nyquist frequencies, fc = 1 / (2·max(up, down))
-//!    cycles per upsampled sample, with h[k] = 2fc·sinc(2fc(k − K))·w_Kaiser(k), k = 0 … 2K,
+//!    cycles per upsampled sample, with h\[k\] = 2fc·sinc(2fc(k − K))·w_Kaiser(k), k = 0 … 2K,
 //!    K = 10·max(up, down), β = 5 (the same design as SciPy's `resample_poly`), scaled so that
 //!    Σh = up (the zero-stuffing divided the DC level by up),
 //! 3. keep every `down`-th sample.
 //!
 //! The polyphase form never builds the zero-stuffed signal: output m at upsampled time
 //! t = m·down only meets the input samples n with 0 ≤ t + K − n·up ≤ 2K, so
-//! y[m] = Σₙ x[n]·h[m·down + K − n·up]. Cost: about (2K+1)/up multiply-adds per output
+//! y\[m\] = Σₙ x\[n\]·h\[m·down + K − n·up\]. Cost: about (2K+1)/up multiply-adds per output
 //! sample (≈ 58 for 360 → 125 Hz). The signal is zero-padded at both ends, so the first and
 //! last ~K/up input samples see an edge transient.
 //!

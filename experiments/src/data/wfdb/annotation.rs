@@ -34,7 +34,7 @@ pub struct Annotation {
 }
 
 impl Annotation {
-    /// The MIT symbol of the code (`"N"`, `"V"`, `"+"`, …; `"?"`-like codes map per WFDB).
+    /// The MIT symbol of the code (`"N"`, `"V"`, `"+"`, …; see [`symbol_of`]).
     pub fn symbol(&self) -> &'static str {
         symbol_of(self.code)
     }
@@ -44,7 +44,8 @@ impl Annotation {
     }
 }
 
-/// The standard WFDB code → symbol table (codes without a symbol give `"-"`).
+/// The standard WFDB code → symbol table (README of `shared/data`); code 0 (NOTQRS) gives
+/// `" "`, and the unassigned codes (15, 17, 42 … 49) give `"-"`.
 pub fn symbol_of(code: u8) -> &'static str {
     const TABLE: [&str; 42] = [
         " ", "N", "L", "R", "a", "V", "F", "J", "A", "S", "E", "j", "/", "Q", "~", "-", "|", "-",
