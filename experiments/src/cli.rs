@@ -14,7 +14,7 @@ pub struct CommonArgs {
     /// Directory holding the PhysioNet databases (mitdb/, nstdb/, ludb/). Overrides ECGRAD_DATA.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Output directory (default: results/<binary name>).
+    /// Output directory (default: `results/<binary name>`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Seed of every random stream of the experiment.

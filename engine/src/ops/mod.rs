@@ -2,19 +2,23 @@
 //!
 //! | op | engine kernel file | autograd file |
 //! |---|---|---|
-//! | add, sub, mul, scale, channel bias | `ops/elementwise.rs` | `autograd/src/ops/elementwise.rs` |
-//! | relu, leaky_relu, sigmoid, tanh | `ops/activation.rs` | `autograd/src/ops/activation.rs` |
-//! | sum, mean, max over an axis | `ops/reduce.rs` | `autograd/src/ops/reduce.rs` |
-//! | softmax, log_softmax | `ops/softmax.rs` | `autograd/src/ops/softmax.rs` |
-//! | matmul (transpose flags) | `ops/matmul.rs` | `autograd/src/ops/matmul.rs` |
+//! | add, sub, mul, div, scale, axpy, channel bias | `ops/elementwise/` | `autograd/src/ops/elementwise.rs` |
+//! | relu, leaky_relu, sigmoid, tanh, gelu | `ops/activation/` | `autograd/src/ops/activation.rs` |
+//! | sum, mean, max over an axis or all | `ops/reduce/` | `autograd/src/ops/reduce.rs` |
+//! | softmax, log_softmax | `ops/softmax/` | `autograd/src/ops/softmax.rs` |
+//! | matmul (transpose flags, batched) | `ops/matmul/` | `autograd/src/ops/matmul.rs` |
+//! | dropout | `ops/dropout/` | `autograd/src/ops/dropout.rs` |
 //! | conv1d | `ops/conv1d/` | `autograd/src/ops/conv1d.rs` |
 //! | conv_transpose1d | `ops/conv_transpose1d.rs` | `autograd/src/ops/conv_transpose1d.rs` |
-//! | conv2d | `ops/conv2d.rs` | `autograd/src/ops/conv2d.rs` |
-//! | max/avg pool 1D, global avg pool | `ops/pool1d.rs` | `autograd/src/ops/pool1d.rs` |
-//! | max/avg pool 2D | `ops/pool2d.rs` | `autograd/src/ops/pool2d.rs` |
-//! | nearest/linear upsampling | `ops/upsample1d.rs` | `autograd/src/ops/upsample1d.rs` |
-//! | batch norm | `ops/norm.rs` | `autograd/src/ops/norm.rs` |
-//! | dropout | `ops/dropout.rs` | `autograd/src/ops/dropout.rs` |
+//! | conv2d | `ops/conv2d/` | `autograd/src/ops/conv2d.rs` |
+//! | max/avg pool 1D, global avg pool | `ops/pool1d/` | `autograd/src/ops/pool1d.rs` |
+//! | max/avg pool 2D | `ops/pool2d/` | `autograd/src/ops/pool2d.rs` |
+//! | nearest/linear upsampling | `ops/upsample1d/` | `autograd/src/ops/upsample1d.rs` |
+//! | batch norm (1D/2D, train/eval), layer norm | `ops/norm/` | `autograd/src/ops/norm.rs` |
+//!
+//! Each engine entry holds the `_naive` twin (the specification), the fast kernels, the
+//! accumulating backward kernels, the Tensor-level functions that validate their inputs, and the
+//! tests of fast against naive. The autograd file of the same name records the op on the tape.
 
 pub mod activation;
 pub mod conv1d;

@@ -41,7 +41,10 @@ fn load_windows(source: &DataSource, n: usize, seed: u64) -> anyhow::Result<(Ten
             let dir = dir.join("mitdb");
             let rec = wfdb::read_record(&dir, "100")
                 .with_context(|| format!("reading MIT-BIH record 100 in {}", dir.display()))?;
-            (rec.physical, "MIT-BIH Arrhythmia record 100 (MLII, V5)".to_string())
+            (
+                rec.physical,
+                "MIT-BIH Arrhythmia record 100 (MLII, V5)".to_string(),
+            )
         }
         DataSource::Synthetic(_) => {
             let beats = n * 15; // ~75 bpm over n·10 s
@@ -95,7 +98,10 @@ struct Report {
 }
 
 /// Median wall time of `reps` runs of `f`, in milliseconds, and the last result.
-fn time_ms(reps: usize, mut f: impl FnMut() -> anyhow::Result<Tensor>) -> anyhow::Result<(f64, Tensor)> {
+fn time_ms(
+    reps: usize,
+    mut f: impl FnMut() -> anyhow::Result<Tensor>,
+) -> anyhow::Result<(f64, Tensor)> {
     let mut times = Vec::with_capacity(reps);
     let mut out = None;
     for _ in 0..reps {
