@@ -44,7 +44,7 @@ pub trait Real:
     /// Machine epsilon.
     const EPSILON: Self;
     /// Default relative tolerance when comparing a fast kernel with its naive twin. It is scaled
-    /// by √(reduction length) in [`crate::testing`].
+    /// by √(reduction length) in `crate::testing`.
     const TEST_RTOL: f64;
     /// Default absolute tolerance for the same comparison.
     const TEST_ATOL: f64;
@@ -108,7 +108,7 @@ pub trait Real:
     fn vec_relu(x: &[Self], out: &mut [Self]) {
         scalar::relu(x, out)
     }
-    /// dx ← dx + dy ⊙ [y > 0]: the ReLU backward, from the *output* y (accumulates).
+    /// dx ← dx + dy ⊙ \[y > 0\]: the ReLU backward, from the *output* y (accumulates).
     fn vec_relu_backward(y: &[Self], dy: &[Self], dx: &mut [Self]) {
         scalar::relu_backward(y, dy, dx)
     }
