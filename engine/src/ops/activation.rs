@@ -1,1 +1,0 @@
-//! Activations: ReLU, LeakyReLU, sigmoid, tanh, as forward/derivative pairs.

@@ -1,1 +1,0 @@
-//! Dropout with a mask from a seeded RNG.

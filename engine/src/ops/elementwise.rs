@@ -1,1 +1,0 @@
-//! Elementwise ops: add, sub, mul, scale, axpy and the channel-broadcast bias add.

@@ -1,1 +1,0 @@
-//! Tensor-level matrix multiply with transpose flags.

@@ -1,1 +1,0 @@
-//! Reductions over one axis: sum, mean, max.

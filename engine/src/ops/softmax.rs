@@ -1,1 +1,0 @@
-//! Softmax and log-softmax over the last axis, max-subtracted.
