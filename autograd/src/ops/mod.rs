@@ -1,35 +1,42 @@
-//! Recorded ops: one file per op family, mirroring `engine/src/ops/<op>.rs`. Each file holds
+//! Recorded ops: one file per op family, mirroring `engine/src/ops/<op>`. Each file holds
 //! the recording function(s), the `FooBackward` struct(s) with their rules, and gradchecks.
 //!
-//! The engine's op kernels are being written in parallel; until they land, the ops here carry
-//! their own plain loops (they are all trivial). Each file says which kernels will move to the
-//! engine. Ops with no engine counterpart (reshape, the NCL↔NTF transpose, concat/split) are
-//! pure data movement and may stay here.
+//! Forward and backward arithmetic is the engine's: a recording function calls the engine's
+//! tensor-layer op (which validates and runs the fast kernel), and its rule calls the matching
+//! `*_grad` function. What stays here is the bookkeeping: what to save, which gradients to ask
+//! for. Ops with no engine counterpart (reshape, the NCL↔NTF transpose, concat/split) are pure
+//! data movement and live only here.
 //!
 //! | op | file | gradcheck tests |
 //! |---|---|---|
-//! | add, sub, mul, scale, bias_add | `elementwise.rs` | `elementwise::tests::*_gradcheck_*` |
-//! | matmul (transpose flags) | `matmul.rs` | `matmul::tests::matmul_gradcheck_a_and_b_all_flags` |
-//! | relu, tanh | `activation.rs` | `activation::tests::*_gradcheck_x` |
-//! | sum, mean | `reduce.rs` | `reduce::tests::*_gradcheck_x` |
+//! | add, sub, mul, div, scale, axpy, bias_add | `elementwise.rs` | `elementwise::tests::*_gradcheck_*` |
+//! | matmul (transpose flags, rank 2, batched, shared B) | `matmul.rs` | `matmul::tests::*matmul_gradcheck_*` |
+//! | relu, leaky_relu, sigmoid, tanh, gelu | `activation.rs` | `activation::tests::*_gradcheck_x*` |
+//! | sum, mean, max (all or one axis) | `reduce.rs` | `reduce::tests::*_gradcheck_x_*` |
+//! | softmax, log_softmax | `softmax.rs` | `softmax::tests::*gradcheck*`, `fused_cross_entropy_matches_log_softmax_and_gather` |
+//! | dropout (train / eval) | `dropout.rs` | `dropout::tests::dropout_gradcheck_x_every_p` |
 //! | reshape | `reshape.rs` | `reshape::tests::reshape_gradcheck_x` |
 //! | NCL ↔ NTF transpose | `transpose.rs` | `transpose::tests::*_gradcheck_x` |
 //! | concat, split (narrow) | `concat.rs` | `concat::tests::*_gradcheck_*` |
 
 pub mod activation;
 pub mod concat;
+pub mod dropout;
 pub mod elementwise;
 pub mod matmul;
 pub mod reduce;
 pub mod reshape;
+pub mod softmax;
 pub mod transpose;
 
-pub use activation::{relu, tanh};
+pub use activation::{activation, gelu, leaky_relu, relu, sigmoid, tanh};
 pub use concat::{concat, narrow, split};
-pub use elementwise::{add, bias_add, mul, scale, sub};
+pub use dropout::dropout;
+pub use elementwise::{add, axpy, bias_add, div, mul, scale, sub};
 pub use matmul::matmul;
-pub use reduce::{mean, sum};
+pub use reduce::{max_axis, mean, mean_axis, reduce, sum, sum_axis};
 pub use reshape::reshape;
+pub use softmax::{log_softmax, softmax};
 pub use transpose::{ncl_to_ntf, ntf_to_ncl};
 
 use ecgrad_engine::{Real, Shape, Tensor};
@@ -53,16 +60,4 @@ pub(crate) fn tensor<T: Real>(shape: Shape, data: Vec<T>) -> Tensor<T> {
 /// Elementwise map of one tensor.
 pub(crate) fn map<T: Real>(x: &Tensor<T>, f: impl Fn(T) -> T) -> Tensor<T> {
     tensor(x.shape(), x.data().iter().map(|&v| f(v)).collect())
-}
-
-/// Elementwise map of two tensors of equal shape.
-pub(crate) fn zip<T: Real>(a: &Tensor<T>, b: &Tensor<T>, f: impl Fn(T, T) -> T) -> Tensor<T> {
-    tensor(
-        a.shape(),
-        a.data()
-            .iter()
-            .zip(b.data())
-            .map(|(&x, &y)| f(x, y))
-            .collect(),
-    )
 }
