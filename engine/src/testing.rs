@@ -99,3 +99,144 @@ pub fn assert_close<T: Real>(got: &[T], want: &[T], atol: f64, rtol: f64, contex
 pub fn cast_vec<T: Real>(v: &[f64]) -> Vec<T> {
     v.iter().map(|&x| T::from_f64(x)).collect()
 }
+
+/// One convolution test shape: sizes plus stride, padding and dilation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvCase {
+    /// What the case exercises (printed on failure).
+    pub name: &'static str,
+    /// Batch size N.
+    pub n: usize,
+    /// Input channels C_in.
+    pub c_in: usize,
+    /// Output channels C_out.
+    pub c_out: usize,
+    /// Input length L_in.
+    pub l_in: usize,
+    /// Kernel taps K.
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on each side.
+    pub padding: usize,
+    /// Dilation.
+    pub dilation: usize,
+}
+
+impl ConvCase {
+    const fn new(
+        name: &'static str,
+        [n, c_in, c_out, l_in, k]: [usize; 5],
+        [stride, padding, dilation]: [usize; 3],
+    ) -> ConvCase {
+        ConvCase {
+            name,
+            n,
+            c_in,
+            c_out,
+            l_in,
+            k,
+            stride,
+            padding,
+            dilation,
+        }
+    }
+
+    /// The kernel sizes of this case.
+    pub fn dims(&self) -> crate::ops::conv1d::Conv1dDims {
+        crate::ops::conv1d::Conv1dDims {
+            n: self.n,
+            c_in: self.c_in,
+            c_out: self.c_out,
+            l_in: self.l_in,
+            k: self.k,
+        }
+    }
+
+    /// Stride, padding and dilation of this case.
+    pub fn params(&self) -> crate::ops::conv1d::Conv1dParams {
+        crate::ops::conv1d::Conv1dParams {
+            stride: self.stride,
+            padding: self.padding,
+            dilation: self.dilation,
+        }
+    }
+
+    /// A random small case (for the seeded random tests): sizes 1–9 channels, lengths 1–80,
+    /// K 1–9, stride 1–3, dilation 1–3, padding 0–K; retried until the output is non-empty.
+    pub fn random(rng: &mut Rng) -> ConvCase {
+        loop {
+            let k = 1 + rng.below(9);
+            let case = ConvCase::new(
+                "random",
+                [
+                    1 + rng.below(5),
+                    1 + rng.below(9),
+                    1 + rng.below(20),
+                    1 + rng.below(80),
+                    k,
+                ],
+                [1 + rng.below(3), rng.below(k + 1), 1 + rng.below(3)],
+            );
+            if case.params().out_len(case.l_in, case.k).is_ok() {
+                return case;
+            }
+        }
+    }
+}
+
+/// The awkward convolution shapes of DESIGN.md §2.7 (the "above the grain" ones exceed the
+/// conv kernels' threshold for going parallel, about 2²⁰ multiply-adds): `[n, c_in, c_out, l_in, k]` and
+/// `[stride, padding, dilation]`. Cases where nothing fits (kernel longer than the unpadded
+/// signal) are included on purpose: the tests expect an `EmptyOutput` error for them.
+pub const AWKWARD_CONV_CASES: &[ConvCase] = &[
+    ConvCase::new("batch 1", [1, 3, 4, 20, 3], [1, 1, 1]),
+    ConvCase::new("channels 1", [2, 1, 1, 17, 5], [1, 2, 1]),
+    ConvCase::new("length 1, K 1", [2, 2, 3, 1, 1], [1, 0, 1]),
+    ConvCase::new("length 1, K 3, padding 1", [2, 2, 3, 1, 3], [1, 1, 1]),
+    ConvCase::new("length 5 < 8", [3, 2, 5, 5, 3], [1, 0, 1]),
+    ConvCase::new("length 7 < 8, even K", [2, 3, 2, 7, 2], [1, 1, 1]),
+    ConvCase::new("length 37 (SIMD tail)", [2, 4, 7, 37, 5], [1, 2, 1]),
+    ConvCase::new("length 19 (tile tail)", [2, 7, 13, 19, 3], [1, 1, 1]),
+    ConvCase::new(
+        "kernel longer than signal, no padding",
+        [1, 1, 1, 3, 7],
+        [1, 0, 1],
+    ),
+    ConvCase::new(
+        "dilated kernel longer than signal",
+        [1, 2, 2, 8, 5],
+        [1, 0, 2],
+    ),
+    ConvCase::new(
+        "kernel longer than signal, padding fits",
+        [2, 2, 3, 4, 7],
+        [1, 3, 1],
+    ),
+    ConvCase::new(
+        "kernel longer than signal, output 1",
+        [2, 2, 3, 3, 9],
+        [1, 3, 1],
+    ),
+    ConvCase::new("stride 2 remainder", [2, 3, 5, 20, 3], [2, 0, 1]),
+    ConvCase::new("stride 3 remainder", [2, 2, 4, 24, 4], [3, 1, 1]),
+    ConvCase::new("dilation 2", [2, 3, 4, 30, 3], [1, 2, 2]),
+    ConvCase::new("dilation 2, stride 2", [2, 2, 3, 31, 5], [2, 4, 2]),
+    ConvCase::new("padding 0", [2, 3, 6, 16, 4], [1, 0, 1]),
+    ConvCase::new("padding K-1", [2, 3, 4, 10, 5], [1, 4, 1]),
+    ConvCase::new("padding > K-1", [1, 2, 3, 9, 3], [1, 3, 1]),
+    ConvCase::new("K 1 pointwise", [2, 5, 7, 33, 1], [1, 0, 1]),
+    ConvCase::new("K 1 stride 2 padding 1", [2, 3, 4, 9, 1], [2, 1, 1]),
+    ConvCase::new(
+        "above the grain, C_in·K > KC, L > 256",
+        [3, 20, 13, 300, 15],
+        [1, 7, 1],
+    ),
+    ConvCase::new("above the grain, batch 1", [1, 32, 40, 400, 9], [1, 4, 1]),
+    ConvCase::new("above the grain, stride 2", [6, 16, 24, 500, 7], [2, 3, 1]),
+    ConvCase::new(
+        "above the grain, first layer",
+        [40, 1, 32, 187, 5],
+        [1, 2, 1],
+    ),
+];

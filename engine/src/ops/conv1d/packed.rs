@@ -1,0 +1,213 @@
+//! The fast path: im2col fused into the packing of the GEMM micro-kernel's panels.
+//!
+//! The explicit im2col path (`im2col.rs`) writes a `(C_in·K) × L_out` matrix to memory and hands
+//! it to a GEMM, which copies it *again* into its packed panels. Here the two copies are one:
+//!
+//! - **A = W**, packed once per call into MR-row panels, `a[panel][p·MR + i] = W[panel·MR + i, p]`
+//!   with `p = c·K + j` (shared read-only by all samples and threads);
+//! - **B = cols_n**, never materialised: for each tile of NR = 16 output positions, the
+//!   micro-kernel's panel `b[p·NR + jj] = x[c, input_pos(t0 + jj, j)]` is filled straight from
+//!   the signal. For stride 1 each row is a contiguous 16-element copy of `x[c]` (zeros where it
+//!   falls into the padding), so building a panel costs about as much as reading it once;
+//! - the reduction `p` is cut into blocks of [`KC`] so one B panel (KC·NR values, 16 KiB in f32)
+//!   stays in L1 while the MR-row panels of A stream past it, and C tiles are written straight
+//!   into NCL output with the row stride `L_out`. Tiles at the edges (fewer than MR rows or NR
+//!   columns) go through a small MR×NR scratch tile.
+//!
+//! The gradients (`backward.rs`) reuse the same pieces: the panel packer, the [`Tap`] plan and
+//! the micro-kernel.
+//!
+//! Work splits over samples and, when there are few samples, over blocks of MR-row panels of the
+//! output (so N = 1 uses every core). Each output element is always reduced in the same order,
+//! whatever the split, so the result does not depend on the thread count; the batch sum of `dW`
+//! uses fixed sample blocks added in block order (DESIGN.md §2.11).
+
+use rayon::prelude::*;
+
+use super::im2col::{Geom, input_pos, valid_outputs};
+use super::scratch::with_scratch;
+use crate::parallel;
+use crate::real::Real;
+use crate::simd::{MR, NR};
+
+/// Largest reduction block of the forward GEMM (rows of a B panel): 320·16 f32 = 20 KiB, so the
+/// panel stays in a 32 KiB L1 while A streams past it. The reduction is cut into equal blocks of
+/// at most this size (320 → 1 block, 576 → 2 × 288, 3000 → 10 × 300).
+pub(crate) const KC: usize = 320;
+/// Number of MR-row panels needed for `rows` rows.
+pub(crate) fn panels(rows: usize) -> usize {
+    rows.div_ceil(MR)
+}
+
+/// Packs the `rows × kdim` matrix `get(r, p)` into MR-row panels: `out[panel·kdim·MR + p·MR + i]
+/// = get(panel·MR + i, p)`. Rows past `rows` stay zero (the caller zeroed `out`), so the
+/// micro-kernel can always compute full MR-row tiles.
+pub(crate) fn pack_a<T: Real>(
+    rows: usize,
+    kdim: usize,
+    get: impl Fn(usize, usize) -> T,
+    out: &mut [T],
+) {
+    for (panel, chunk) in out.chunks_exact_mut(kdim * MR).enumerate() {
+        for i in 0..MR.min(rows - panel * MR) {
+            let r = panel * MR + i;
+            for p in 0..kdim {
+                chunk[p * MR + i] = get(r, p);
+            }
+        }
+    }
+}
+
+/// Where row `p = c·K + j` of `cols` comes from: `cols[p, t] = x_n[off + t·stride]` for
+/// `t ∈ lo..hi`, zero outside. Computed once per call from the index function, so the panel
+/// packers do no division per row.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tap {
+    pub(super) off: isize,
+    pub(super) lo: usize,
+    pub(super) hi: usize,
+}
+
+/// The [`Tap`] of every row of `cols` (`g.kdim()` of them).
+pub(crate) fn plan_taps(g: &Geom) -> Vec<Tap> {
+    (0..g.kdim())
+        .map(|p| {
+            let (c, j) = (p / g.k, p % g.k);
+            let r = valid_outputs(g, j);
+            // off + lo·stride must be the index function's answer at t = lo.
+            let off = match input_pos(g, r.start, j) {
+                Some(pos) if !r.is_empty() => {
+                    (c * g.l_in + pos) as isize - (r.start * g.stride) as isize
+                }
+                _ => 0,
+            };
+            Tap {
+                off,
+                lo: r.start,
+                hi: r.end,
+            }
+        })
+        .collect()
+}
+
+/// Forward B panel: `b[pp·NR + jj] = cols[p0 + pp, t0 + jj]` for `pp < kc`, `jj < nr`, zero
+/// elsewhere; i.e. im2col of a 16-position slab, written where the micro-kernel reads it. For
+/// stride 1 away from the edges a row is one fixed-size 16-element copy.
+fn pack_b_cols<T: Real>(g: &Geom, x_n: &[T], taps: &[Tap], t0: usize, nr: usize, b: &mut [T]) {
+    for (row, tap) in b.chunks_exact_mut(NR).zip(taps) {
+        let row: &mut [T; NR] = row.try_into().expect("invariant: chunks of NR");
+        if g.stride == 1 && tap.lo <= t0 && t0 + NR <= tap.hi {
+            let start = (tap.off + t0 as isize) as usize;
+            let src: &[T; NR] = x_n[start..start + NR]
+                .try_into()
+                .expect("invariant: NR elements");
+            *row = *src;
+        } else {
+            for (jj, v) in row.iter_mut().enumerate() {
+                let t = t0 + jj;
+                *v = if jj < nr && tap.lo <= t && t < tap.hi {
+                    x_n[(tap.off + (t * g.stride) as isize) as usize]
+                } else {
+                    T::ZERO
+                };
+            }
+        }
+    }
+}
+
+/// What the forward core does with the output buffer.
+#[derive(Clone, Copy)]
+pub(crate) enum Mode<'a, T> {
+    /// y ← b + W·cols (`None`: no bias).
+    Overwrite(Option<&'a [T]>),
+    /// y ← y + W·cols (the input gradient, which accumulates).
+    Accumulate,
+}
+
+/// One sample, output rows `panel_lo·MR ..` (as many as `y_rows` holds): `y_rows (+)= A·cols_n`.
+fn conv_rows<T: Real>(
+    g: &Geom,
+    taps: &[Tap],
+    x_n: &[T],
+    a: &[T],
+    panel_lo: usize,
+    y_rows: &mut [T],
+    mode: Mode<'_, T>,
+) {
+    let (kdim, l_out) = (g.kdim(), g.l_out);
+    let rows = y_rows.len() / l_out;
+    let mut accumulate = matches!(mode, Mode::Accumulate);
+    if let Mode::Overwrite(Some(b)) = mode {
+        // The bias is the tile's starting value; the GEMM then accumulates onto it (β = 1),
+        // so there is no separate bias pass over the output.
+        for (i, row) in y_rows.chunks_exact_mut(l_out).enumerate() {
+            row.fill(b[panel_lo * MR + i]);
+        }
+        accumulate = true;
+    }
+    let kc_step = kdim.div_ceil(kdim.div_ceil(KC));
+    with_scratch::<T, _>(KC * NR, |bbuf| {
+        with_scratch::<T, _>(MR * NR, |tile| {
+            for t0 in (0..l_out).step_by(NR) {
+                let nr = NR.min(l_out - t0);
+                for p0 in (0..kdim).step_by(kc_step) {
+                    let kc = kc_step.min(kdim - p0);
+                    // β = 0 on the first block overwrites the output without reading it.
+                    let first = p0 == 0 && !accumulate;
+                    let beta = if first { T::ZERO } else { T::ONE };
+                    pack_b_cols(g, x_n, &taps[p0..p0 + kc], t0, nr, &mut bbuf[..kc * NR]);
+                    for r0 in (0..rows).step_by(MR) {
+                        let panel = panel_lo + r0 / MR;
+                        let a_blk = &a[(panel * kdim + p0) * MR..][..kc * MR];
+                        let mr = MR.min(rows - r0);
+                        if mr == MR && nr == NR {
+                            let c = &mut y_rows[r0 * l_out + t0..];
+                            T::gemm_kernel(kc, T::ONE, a_blk, bbuf, beta, c, l_out);
+                        } else {
+                            T::gemm_kernel(kc, T::ONE, a_blk, bbuf, T::ZERO, tile, NR);
+                            for i in 0..mr {
+                                let dst = &mut y_rows[(r0 + i) * l_out + t0..][..nr];
+                                let src = &tile[i * NR..][..nr];
+                                if first {
+                                    dst.copy_from_slice(src);
+                                } else {
+                                    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    })
+}
+
+/// How many MR-panel blocks to split each sample's rows into so that `n × blocks` jobs keep
+/// `threads` busy (1 when the batch alone is enough).
+pub(super) fn row_blocks(n: usize, rows: usize, threads: usize) -> usize {
+    (2 * threads).div_ceil(n).clamp(1, panels(rows))
+}
+
+/// The forward core: `y_n (+)= A·cols(x_n)` for every sample, `A` packed by [`pack_a`] with
+/// `g.c_out` rows and `g.kdim()` columns. `x` is `[N, C_in, L_in]`, `y` is `[N, C_out, L_out]`.
+pub(crate) fn forward_core<T: Real>(g: &Geom, x: &[T], a: &[T], y: &mut [T], mode: Mode<'_, T>) {
+    let taps = plan_taps(g);
+    let taps = &taps[..];
+    let (x_len, y_len) = (g.c_in * g.l_in, g.c_out * g.l_out);
+    let threads = parallel::current_threads();
+    if threads == 1 || g.macs() < super::PARALLEL_MIN_MACS {
+        for (n, y_n) in y.chunks_exact_mut(y_len).enumerate() {
+            conv_rows(g, taps, &x[n * x_len..][..x_len], a, 0, y_n, mode);
+        }
+        return;
+    }
+    let per_block = panels(g.c_out).div_ceil(row_blocks(g.n, g.c_out, threads));
+    y.par_chunks_exact_mut(y_len)
+        .enumerate()
+        .for_each(|(n, y_n)| {
+            let x_n = &x[n * x_len..][..x_len];
+            y_n.par_chunks_mut(per_block * MR * g.l_out)
+                .enumerate()
+                .for_each(|(bi, y_rows)| conv_rows(g, taps, x_n, a, bi * per_block, y_rows, mode));
+        });
+}
