@@ -1,1 +1,0 @@
-//! 2D convolution over NCHW tensors by im2col + GEMM.

@@ -1,1 +1,0 @@
-//! Batch normalisation (train and eval) and layer normalisation.

@@ -1,1 +1,0 @@
-//! 1D max and average pooling, and global average pooling.

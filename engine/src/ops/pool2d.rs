@@ -1,1 +1,0 @@
-//! 2D max and average pooling over NCHW tensors.

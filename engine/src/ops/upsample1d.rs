@@ -1,1 +1,0 @@
-//! Nearest and linear upsampling of NCL signals.
