@@ -15,29 +15,50 @@
 //! | sum, mean, max (all or one axis) | `reduce.rs` | `reduce::tests::*_gradcheck_x_*` |
 //! | softmax, log_softmax | `softmax.rs` | `softmax::tests::*gradcheck*`, `fused_cross_entropy_matches_log_softmax_and_gather` |
 //! | dropout (train / eval) | `dropout.rs` | `dropout::tests::dropout_gradcheck_x_every_p` |
+//! | conv1d (x, w, b; `needs`) | `conv1d.rs` | `conv1d::tests::conv1d_gradcheck_input_weight_bias_awkward` |
+//! | conv_transpose1d | `conv_transpose1d.rs` | `conv_transpose1d::tests::conv_transpose1d_gradcheck_input_weight_bias_awkward` |
+//! | conv2d | `conv2d.rs` | `conv2d::tests::conv2d_gradcheck_input_weight_bias_awkward` |
+//! | max/avg pool 1D, global avg pool | `pool1d.rs` | `pool1d::tests::*_gradcheck_x*` |
+//! | max/avg pool 2D | `pool2d.rs` | `pool2d::tests::*_gradcheck_x_awkward*` |
+//! | nearest/linear upsampling | `upsample1d.rs` | `upsample1d::tests::upsample1d_gradcheck_x_both_modes` |
+//! | batch norm (train/eval), layer norm | `norm.rs` | `norm::tests::*_gradcheck_x_gamma_beta` |
 //! | reshape | `reshape.rs` | `reshape::tests::reshape_gradcheck_x` |
 //! | NCL ↔ NTF transpose | `transpose.rs` | `transpose::tests::*_gradcheck_x` |
 //! | concat, split (narrow) | `concat.rs` | `concat::tests::*_gradcheck_*` |
 
 pub mod activation;
 pub mod concat;
+pub mod conv1d;
+pub mod conv2d;
+pub mod conv_transpose1d;
 pub mod dropout;
 pub mod elementwise;
 pub mod matmul;
+pub mod norm;
+pub mod pool1d;
+pub mod pool2d;
 pub mod reduce;
 pub mod reshape;
 pub mod softmax;
 pub mod transpose;
+pub mod upsample1d;
 
 pub use activation::{activation, gelu, leaky_relu, relu, sigmoid, tanh};
 pub use concat::{concat, narrow, split};
+pub use conv_transpose1d::conv_transpose1d;
+pub use conv1d::conv1d;
+pub use conv2d::conv2d;
 pub use dropout::dropout;
 pub use elementwise::{add, axpy, bias_add, div, mul, scale, sub};
 pub use matmul::matmul;
+pub use norm::{batch_norm, layer_norm};
+pub use pool1d::{avg_pool1d, global_avg_pool1d, max_pool1d};
+pub use pool2d::{avg_pool2d, max_pool2d};
 pub use reduce::{max_axis, mean, mean_axis, reduce, sum, sum_axis};
 pub use reshape::reshape;
 pub use softmax::{log_softmax, softmax};
 pub use transpose::{ncl_to_ntf, ntf_to_ncl};
+pub use upsample1d::upsample1d;
 
 use ecgrad_engine::{Real, Shape, Tensor};
 
