@@ -60,6 +60,17 @@ pub use softmax::{log_softmax, softmax};
 pub use transpose::{ncl_to_ntf, ntf_to_ncl};
 pub use upsample1d::upsample1d;
 
+// The parameter types the recording functions take, so callers need not reach into the engine.
+pub use ecgrad_engine::ops::activation::Activation;
+pub use ecgrad_engine::ops::conv_transpose1d::ConvTranspose1dParams;
+pub use ecgrad_engine::ops::conv1d::Conv1dParams;
+pub use ecgrad_engine::ops::conv2d::Conv2dParams;
+pub use ecgrad_engine::ops::norm::{BatchNormParams, RunningStats};
+pub use ecgrad_engine::ops::pool1d::Pool1dParams;
+pub use ecgrad_engine::ops::pool2d::Pool2dParams;
+pub use ecgrad_engine::ops::reduce::{ReduceOver, Reduction};
+pub use ecgrad_engine::ops::upsample1d::{Upsample1dParams, UpsampleMode};
+
 use ecgrad_engine::{Real, Shape, Tensor};
 
 use crate::error::{Result, mismatch};
@@ -82,3 +93,6 @@ pub(crate) fn tensor<T: Real>(shape: Shape, data: Vec<T>) -> Tensor<T> {
 pub(crate) fn map<T: Real>(x: &Tensor<T>, f: impl Fn(T) -> T) -> Tensor<T> {
     tensor(x.shape(), x.data().iter().map(|&v| f(v)).collect())
 }
+
+#[cfg(test)]
+mod f32_tests;
