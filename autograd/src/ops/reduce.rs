@@ -2,7 +2,7 @@
 //! kernels are the engine's (`engine/src/ops/reduce/`).
 //!
 //! The input is viewed as `[outer, len, inner]` around the reduced axis (no copy); the axis
-//! disappears from the output (PyTorch's `keepdim = false`; [`crate::ops::reshape`] puts a
+//! disappears from the output (PyTorch's `keepdim = false`; [`crate::ops::reshape()`] puts a
 //! size-1 axis back for free). Reducing over everything gives a rank-0 tensor.
 //!
 //! Forward: y\[o,i\] = Σₗ x\[o,l,i\] (sum), the same ÷ len (mean), maxₗ x\[o,l,i\] (max, with

@@ -9,7 +9,7 @@
 //! - softmax:     dx = y ⊙ (dy − ⟨dy, y⟩)        (∂yᵢ/∂xⱼ = yᵢ(δᵢⱼ − yⱼ));
 //! - log_softmax: dx = dy − e^y · Σⱼ dyⱼ          (∂yᵢ/∂xⱼ = δᵢⱼ − softmax(x)ⱼ, softmax = e^y).
 //!
-//! The fused loss [`crate::loss::cross_entropy`] equals `−Σ (one-hot ⊙ log_softmax) / N`; the
+//! The fused loss [`crate::loss::cross_entropy()`] equals `−Σ (one-hot ⊙ log_softmax) / N`; the
 //! test `fused_cross_entropy_matches_log_softmax_and_gather` checks it in value and gradient.
 
 use ecgrad_engine::ops::softmax as es;
