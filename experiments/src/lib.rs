@@ -7,4 +7,6 @@
 
 pub use ecgrad_models as models;
 
+pub mod cli;
 pub mod data;
+pub mod report;

@@ -1,10 +1,12 @@
-//! General matrix multiply, C ← α·A·B + β·C, over strided matrix views.
+//! General matrix multiply, C ← α·A·B + β·C, over strided matrix views: A is m×k, B is k×n,
+//! C is m×n, and the cost is 2·m·k·n FLOPs.
 //!
 //! Three implementations, one contract:
 //! - [`naive`]: the triple loop, the specification every other path is tested against;
 //! - [`mm`]: the single place that calls the `matrixmultiply` crate (`sgemm`/`dgemm`);
-//! - `blocked`: our own BLIS-style packed GEMM over the [`crate::simd::gemm_kernel`]
-//!   micro-kernel, the teaching version, benchmarked against `matrixmultiply`.
+//! - [`blocked`]: our own BLIS-style packed GEMM over the [`crate::simd::gemm_kernel`]
+//!   micro-kernel, the teaching version, benchmarked against `matrixmultiply`; the only one
+//!   that uses the rayon pool.
 //!
 //! [`gemm`] validates the views, then picks the faster implementation for the shape. Transposes
 //! cost nothing: [`MatRef::t`] swaps the strides. β = 0 overwrites C without reading it; β = 1
@@ -17,6 +19,10 @@ use crate::shape::Shape;
 pub mod blocked;
 pub mod mm;
 pub mod naive;
+mod pack;
+
+#[cfg(test)]
+mod tests;
 
 /// A read-only matrix view: element (i, j) is `data[i·row_stride + j·col_stride]`.
 #[derive(Clone, Copy, Debug)]
@@ -272,6 +278,8 @@ pub enum GemmImpl {
     Naive,
     /// The `matrixmultiply` crate ([`mm`]).
     MatrixMultiply,
+    /// Our BLIS-style packed GEMM over the SIMD micro-kernel ([`blocked`]).
+    Blocked,
 }
 
 /// Checks that A (m×k), B (k×n) and C (m×n) agree.
@@ -299,10 +307,11 @@ fn check_dims<T: Real>(a: &MatRef<'_, T>, b: &MatRef<'_, T>, c: &MatMut<'_, T>) 
     Ok(())
 }
 
-/// C ← α·A·B + β·C with the implementation chosen for this shape.
+/// C ← α·A·B + β·C with the implementation chosen for this shape (see [`choose_impl`]).
 ///
 /// # Errors
-/// [`Error::ShapeMismatch`] if the inner or outer dimensions disagree.
+/// [`Error::ShapeMismatch`] if the inner or outer dimensions disagree; [`Error::Isa`] if
+/// `ECGRAD_ISA` is invalid.
 ///
 /// ```
 /// use ecgrad_engine::gemm::{gemm, MatMut, MatRef};
@@ -322,13 +331,64 @@ pub fn gemm<T: Real>(
     beta: T,
     c: MatMut<'_, T>,
 ) -> Result<()> {
-    gemm_with(GemmImpl::MatrixMultiply, alpha, a, b, beta, c)
+    check_dims(&a, &b, &c)?;
+    let which = choose_impl::<T>(a.rows, a.cols, b.cols);
+    gemm_with(which, alpha, a, b, beta, c)
+}
+
+/// The implementation [`gemm`] uses for an m×k by k×n product in type `T`, on this thread's ISA
+/// and rayon pool.
+///
+/// The rule, and the measurements behind it: GFLOP/s of one thread, f32, AVX2, computed from
+/// the thread's CPU time (`/proc/thread-self/schedstat`) over repeated calls, two runs each, on
+/// the shared 2-vCPU Zen 4 machine while ~8 other jobs loaded it (so ±10 %; peak 116):
+///
+/// | m×k×n | blocked | matrixmultiply |
+/// |---|---|---|
+/// | 16³ | 21 | 29–48 |
+/// | 32³ | 55–62 | 59–67 |
+/// | 32×5×187 (conv, small k) | 23–29 | 41–43 |
+/// | 32×32×187 | 65–66 | 74–78 |
+/// | 256×256×8 (thin n) | 33–36 | 41–42 |
+/// | 64³ | 80–83 | 74–79 |
+/// | 96³ | 92–102 | 78–91 |
+/// | 128³ | 99–102 | 89–93 |
+/// | 128×9×4096 (small k) | 38–39 | 37–38 |
+/// | 128×16×1024 | 59–61 | 62–63 |
+/// | 128×32×1024 | 75 | 72–75 |
+/// | 128×64×1024 | 82–90 | 75–84 |
+/// | 64×160×187 | 87–89 | 80–93 |
+/// | 256³ | 100–101 | 83–97 |
+/// | 1024³ | 94–99 | 88–89 |
+/// | 64×320×5984 | 64–67 | 64–75 |
+///
+/// - Not f32 on AVX2 → `matrixmultiply`: our f64 (and scalar/NEON f32) micro-kernel is the
+///   portable loop, while `matrixmultiply` has its own SIMD kernels. (NEON: not measured yet.)
+/// - Thin products (m < 8 or n < 16) → `matrixmultiply`: most of each 6×16 tile would be padding.
+/// - Small products (m·k·n < 64³) → `matrixmultiply`: its fixed per-call cost is lower.
+/// - Small k (< 32) on one thread → `matrixmultiply`: our kernel's per-call cost (C tile
+///   prefetch, load and store) is paid every k < 32 steps.
+/// - Everything else → `blocked`: as fast or faster on one thread from 64³ up, and it is the
+///   one that uses the rayon pool (`matrixmultiply`'s own threading is off, DESIGN.md §2.11),
+///   so with more threads and m·k·n ≥ [`blocked::PAR_MIN_MACS`] it splits the rows of C over
+///   them (small k included).
+pub fn choose_impl<T: Real>(m: usize, k: usize, n: usize) -> GemmImpl {
+    let f32_simd = std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
+        && crate::simd::try_isa() == Ok(crate::simd::Isa::Avx2Fma);
+    let macs = m.saturating_mul(k).saturating_mul(n);
+    let threaded = crate::parallel::current_threads() > 1 && macs >= blocked::PAR_MIN_MACS;
+    if f32_simd && m >= 8 && n >= 16 && macs >= 64 * 64 * 64 && (k >= 32 || threaded) {
+        GemmImpl::Blocked
+    } else {
+        GemmImpl::MatrixMultiply
+    }
 }
 
 /// C ← α·A·B + β·C with a chosen implementation (tests and benches compare them).
 ///
 /// # Errors
-/// [`Error::ShapeMismatch`] if the inner or outer dimensions disagree.
+/// [`Error::ShapeMismatch`] if the inner or outer dimensions disagree; [`Error::Isa`] if
+/// `ECGRAD_ISA` is invalid.
 pub fn gemm_with<T: Real>(
     which: GemmImpl,
     alpha: T,
@@ -338,9 +398,12 @@ pub fn gemm_with<T: Real>(
     c: MatMut<'_, T>,
 ) -> Result<()> {
     check_dims(&a, &b, &c)?;
+    // The blocked f32 path runs the SIMD kernel, which needs a valid ECGRAD_ISA.
+    crate::simd::try_isa()?;
     match which {
         GemmImpl::Naive => naive::gemm(alpha, a, b, beta, c),
         GemmImpl::MatrixMultiply => T::mm_gemm(alpha, a, b, beta, c),
+        GemmImpl::Blocked => blocked::gemm(alpha, a, b, beta, c),
     }
     Ok(())
 }

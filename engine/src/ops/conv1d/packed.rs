@@ -9,13 +9,17 @@
 //!   micro-kernel's panel `b[p·NR + jj] = x[c, input_pos(t0 + jj, j)]` is filled straight from
 //!   the signal. For stride 1 each row is a contiguous 16-element copy of `x[c]` (zeros where it
 //!   falls into the padding), so building a panel costs about as much as reading it once;
-//! - the reduction `p` is cut into blocks of [`KC`] so one B panel (KC·NR values, 16 KiB in f32)
+//! - the reduction `p` is cut into blocks of at most [`KC`] so one B panel (≤ 20 KiB in f32)
 //!   stays in L1 while the MR-row panels of A stream past it, and C tiles are written straight
 //!   into NCL output with the row stride `L_out`. Tiles at the edges (fewer than MR rows or NR
 //!   columns) go through a small MR×NR scratch tile.
 //!
 //! The gradients (`backward.rs`) reuse the same pieces: the panel packer, the [`Tap`] plan and
 //! the micro-kernel.
+//!
+//! Cost beyond the GEMM itself: packing B touches `C_in·K·L_out` values per sample, once for
+//! all `C_out` rows, i.e. one copy per `2·C_out` FLOPs; cheap for wide layers, and the reason
+//! the input gradient of a narrow layer takes another route (`mod.rs`).
 //!
 //! Work splits over samples and, when there are few samples, over blocks of MR-row panels of the
 //! output (so N = 1 uses every core). Each output element is always reduced in the same order,
@@ -34,6 +38,7 @@ use crate::simd::{MR, NR};
 /// panel stays in a 32 KiB L1 while A streams past it. The reduction is cut into equal blocks of
 /// at most this size (320 → 1 block, 576 → 2 × 288, 3000 → 10 × 300).
 pub(crate) const KC: usize = 320;
+
 /// Number of MR-row panels needed for `rows` rows.
 pub(crate) fn panels(rows: usize) -> usize {
     rows.div_ceil(MR)

@@ -366,3 +366,24 @@ fn geometry_of_flipped_padding_is_signed() {
     assert_eq!(valid_outputs(&g, 0), 0..4);
     assert_eq!(valid_outputs(&g, 2), 0..2);
 }
+
+/// The packers' precomputed plan must agree with the index function at every valid position.
+#[test]
+fn tap_plan_matches_index_function() {
+    let mut rng = Rng::new(8);
+    for _ in 0..300 {
+        let case = ConvCase::random(&mut rng);
+        let g = case.dims().geom(&case.params());
+        for (p, tap) in super::packed::plan_taps(&g).iter().enumerate() {
+            let (c, j) = (p / g.k, p % g.k);
+            assert_eq!(tap.lo..tap.hi, valid_outputs(&g, j), "{g:?} p {p}");
+            for t in tap.lo..tap.hi {
+                let pos = input_pos(&g, t, j).expect("valid");
+                assert_eq!(
+                    tap.off + (t * g.stride) as isize,
+                    (c * g.l_in + pos) as isize
+                );
+            }
+        }
+    }
+}
