@@ -285,6 +285,15 @@ pub fn conv2d_backward_input<T: Real>(
 /// # Errors
 /// As [`conv2d`] for `x` and `w_shape`, and [`Error::ShapeMismatch`] if `dy` is not
 /// `[N, C_out, OH, OW]`.
+///
+/// ```
+/// use ecgrad_engine::{Shape, Tensor, ops::conv2d::{conv2d_backward_weight, Conv2dParams}};
+/// // 1×1 kernel: dW[o, c] = Σ_pixels dy[o]·x[c].
+/// let x = Tensor::from_vec(Shape::d4(1, 2, 1, 2), vec![1.0f32, 2., 3., 4.]).unwrap();
+/// let dy = Tensor::from_vec(Shape::d4(1, 1, 1, 2), vec![1.0f32, 10.]).unwrap();
+/// let dw = conv2d_backward_weight(&dy, &x, Shape::d4(1, 2, 1, 1), &Conv2dParams::default());
+/// assert_eq!(dw.unwrap().data(), &[21.0, 43.0]);
+/// ```
 pub fn conv2d_backward_weight<T: Real>(
     dy: &Tensor<T>,
     x: &Tensor<T>,

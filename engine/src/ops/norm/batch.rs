@@ -380,6 +380,19 @@ pub fn batch_norm_eval<T: Real>(
 /// # Errors
 /// [`Error::BadRank`]/[`Error::EmptyOutput`] as [`batch_norm_train`]; [`Error::ShapeMismatch`] if
 /// `dy` differs from x in shape or γ, mean, inv_std are not `[C]`.
+///
+/// ```
+/// use ecgrad_engine::{Shape, Tensor};
+/// use ecgrad_engine::ops::norm::{batch_norm_backward, batch_norm_train, BatchNormParams, BnMode};
+/// let x = Tensor::from_vec(Shape::d2(4, 1), vec![1.0f64, 2.0, 4.0, 9.0]).unwrap();
+/// let (g, b) = (Tensor::full(Shape::d1(1), 1.0), Tensor::zeros(Shape::d1(1)));
+/// let out = batch_norm_train(&x, &g, &b, None, &BatchNormParams::default()).unwrap();
+/// // A constant upstream gradient shifts every output alike, which normalisation undoes.
+/// let dy = Tensor::full(x.shape(), 1.0);
+/// let grads = batch_norm_backward(&dy, &x, &g, &out.mean, &out.inv_std, BnMode::Train).unwrap();
+/// assert!(grads.dx.data().iter().all(|v| v.abs() < 1e-12));
+/// assert_eq!(grads.dbeta.data(), &[4.0]);
+/// ```
 pub fn batch_norm_backward<T: Real>(
     dy: &Tensor<T>,
     x: &Tensor<T>,

@@ -215,6 +215,15 @@ pub fn max_pool1d<T: Real>(x: &Tensor<T>, params: &Pool1dParams) -> Result<MaxPo
 /// # Errors
 /// [`Error::BadRank`]/[`Error::ShapeMismatch`] if `dy` is not `[N, C, L_out]` matching
 /// `argmax.len()`; [`Error::InvalidParam`] if an argmax position is outside `0..L_in`.
+///
+/// ```
+/// use ecgrad_engine::{Shape, Tensor, ops::pool1d::{max_pool1d, max_pool1d_backward, Pool1dParams}};
+/// let x = Tensor::from_vec(Shape::d3(1, 1, 4), vec![1.0f32, 3., 5., 2.]).unwrap();
+/// let out = max_pool1d(&x, &Pool1dParams::new(2)).unwrap();
+/// let dy = Tensor::from_vec(Shape::d3(1, 1, 2), vec![10.0f32, 20.0]).unwrap();
+/// let dx = max_pool1d_backward(&dy, &out.argmax, x.shape()).unwrap();
+/// assert_eq!(dx.data(), &[0.0, 10.0, 20.0, 0.0]); // each dy goes to its window's maximum
+/// ```
 pub fn max_pool1d_backward<T: Real>(
     dy: &Tensor<T>,
     argmax: &[usize],
@@ -273,6 +282,13 @@ pub fn avg_pool1d<T: Real>(x: &Tensor<T>, params: &Pool1dParams) -> Result<Tenso
 ///
 /// # Errors
 /// As [`avg_pool1d`] for `x_shape`, and [`Error::ShapeMismatch`] if `dy` is not `[N, C, L_out]`.
+///
+/// ```
+/// use ecgrad_engine::{Shape, Tensor, ops::pool1d::{avg_pool1d_backward, Pool1dParams}};
+/// let dy = Tensor::from_vec(Shape::d3(1, 1, 2), vec![2.0f64, 4.0]).unwrap();
+/// let dx = avg_pool1d_backward(&dy, Shape::d3(1, 1, 4), &Pool1dParams::new(2)).unwrap();
+/// assert_eq!(dx.data(), &[1.0, 1.0, 2.0, 2.0]);
+/// ```
 pub fn avg_pool1d_backward<T: Real>(
     dy: &Tensor<T>,
     x_shape: Shape,

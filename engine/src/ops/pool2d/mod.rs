@@ -358,6 +358,15 @@ pub fn max_pool2d_backward<T: Real>(
 ///
 /// # Errors
 /// As [`max_pool2d`].
+///
+/// ```
+/// use ecgrad_engine::{Shape, Tensor, ops::pool2d::{avg_pool2d, avg_pool2d_backward, Pool2dParams}};
+/// let x = Tensor::from_vec(Shape::d4(1, 1, 2, 2), vec![1.0f64, 2., 3., 6.]).unwrap();
+/// let p = Pool2dParams::new(2, 2);
+/// assert_eq!(avg_pool2d(&x, &p).unwrap().data(), &[3.0]);
+/// let dy = Tensor::from_vec(Shape::d4(1, 1, 1, 1), vec![4.0]).unwrap();
+/// assert_eq!(avg_pool2d_backward(&dy, x.shape(), &p).unwrap().data(), &[1.0; 4]);
+/// ```
 pub fn avg_pool2d<T: Real>(x: &Tensor<T>, params: &Pool2dParams) -> Result<Tensor<T>> {
     crate::simd::try_isa()?;
     let (n, c, h, w) = nchw("avg_pool2d", x)?;

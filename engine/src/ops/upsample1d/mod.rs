@@ -243,6 +243,14 @@ pub fn upsample1d<T: Real>(x: &Tensor<T>, params: &Upsample1dParams) -> Result<T
 /// # Errors
 /// As [`upsample1d`] for `x_shape`, and [`Error::ShapeMismatch`] if `dy` is not
 /// `[N, C, scale·L]`.
+///
+/// ```
+/// use ecgrad_engine::{Shape, Tensor};
+/// use ecgrad_engine::ops::upsample1d::{upsample1d_backward, Upsample1dParams, UpsampleMode};
+/// let dy = Tensor::from_vec(Shape::d3(1, 1, 4), vec![1.0f32, 2., 3., 4.]).unwrap();
+/// let p = Upsample1dParams { scale: 2, mode: UpsampleMode::Nearest };
+/// assert_eq!(upsample1d_backward(&dy, Shape::d3(1, 1, 2), &p).unwrap().data(), &[3.0, 7.0]);
+/// ```
 pub fn upsample1d_backward<T: Real>(
     dy: &Tensor<T>,
     x_shape: Shape,
