@@ -268,6 +268,28 @@ mod tests {
     }
 
     #[test]
+    fn training_on_a_no_grad_tape_still_updates_running_stats() {
+        let x = random_tensor(&[4, 2, 3], -1.0, 1.0, 863);
+        let [g, b] = gb(2, 864);
+        let p = BatchNormParams::default();
+        let (mut rec, mut ng) = (RunningStats::<f64>::new(2), RunningStats::<f64>::new(2));
+        let mut t = Tape::<f64>::new();
+        let (xv, gv, bv) = (
+            t.leaf(x.clone(), true),
+            t.input(g.clone()),
+            t.input(b.clone()),
+        );
+        let y1 = batch_norm(&mut t, &xv, &gv, &bv, &mut rec, &p, true).unwrap();
+        let mut t0 = Tape::<f64>::no_grad();
+        let (xv, gv, bv) = (t0.input(x), t0.input(g), t0.input(b));
+        let y0 = batch_norm(&mut t0, &xv, &gv, &bv, &mut ng, &p, true).unwrap();
+        assert_eq!(y1.value(), y0.value());
+        assert_eq!(rec, ng);
+        assert_ne!(ng, RunningStats::new(2));
+        assert!(t0.is_empty());
+    }
+
+    #[test]
     fn layer_norm_gradcheck_x_gamma_beta() {
         for dims in [&[1usize, 2][..], &[3, 5], &[2, 3, 4], &[1, 1, 2, 7]] {
             let f = *dims.last().unwrap();
