@@ -22,7 +22,8 @@
 //! ```
 //!
 //! ## How the tape works
-//! - **Recording.** Each op computes its output with plain tensor code, then calls
+//! - **Recording.** Each op computes its output with the engine's tensor-layer function (which
+//!   validates the shapes and runs the fast kernel: SIMD for f32, scalar for f64), then calls
 //!   [`Tape::record`] with the ids of its inputs and a [`Backward`] rule that owns what the
 //!   backward pass needs (inputs or the output, as `Arc` clones: no copies). The rule is built
 //!   only if some input depends on a leaf that requires a gradient, so constant sub-graphs
@@ -43,7 +44,8 @@
 //! ## Where things are
 //! - [`tape`]: [`Tape`], [`Var`], [`NodeId`]; [`gradients`]: [`Gradients`]; [`backward`]: the [`Backward`] trait.
 //! - [`param`]: [`Param`] (dotted PyTorch names), [`Buffer`], [`ParamStore`], [`Parameters`].
-//! - [`ops`]: recorded ops, one file per engine op family; [`loss`]: fused losses.
+//! - [`ops`]: recorded ops, one file per engine op file (the rule's math beside the recording
+//!   function; the arithmetic is the engine's `*_grad`/`*_backward`); [`loss`]: fused losses.
 //! - [`optim`]: SGD, Adam/AdamW, Adagrad, Adadelta, RMSprop, clipping, schedules.
 //! - [`gradcheck`]: the finite-difference checker used by every op's tests.
 //!

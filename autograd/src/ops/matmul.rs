@@ -1,42 +1,30 @@
-//! Matrix multiply with transpose flags: C = op(A)·op(B), op(X) = X or Xᵀ (no transposed copy).
+//! Matrix multiply with transpose flags, recorded on the tape: C = op(A)·op(B), op(X) = X or Xᵀ
+//! (read through a transposed view, never copied). Kernels: the engine's GEMM-based
+//! `engine/src/ops/matmul/`.
 //!
-//! Shapes: op(A) is `[m, k]`, op(B) is `[k, n]`, C is `[m, n]`; with `trans_a` A is stored as
-//! `[k, m]`, with `trans_b` B as `[n, k]`.   Cost: 2·m·k·n FLOPs.
+//! Shapes (m × k times k × n gives m × n):
+//! - rank 2:    A `[m, k]` (`[k, m]` if `trans_a`), B `[k, n]` (`[n, k]` if `trans_b`) → C `[m, n]`;
+//! - batched:   A `[batch, m, k]`, B `[batch, k, n]` → C `[batch, m, n]`;
+//! - shared B:  A `[batch, m, k]`, B `[k, n]` → C `[batch, m, n]` (a linear layer per time step).
 //!
-//! Gradients (from dC = ∂L/∂C): d op(A) = dC·op(B)ᵀ and d op(B) = op(A)ᵀ·dC; when an operand was
-//! used transposed, its gradient is the transpose of that, i.e.
-//! - dA\[i, p\] (or dA\[p, i\] if `trans_a`) = Σⱼ dC\[i, j\]·op(B)\[p, j\];
-//! - dB\[p, j\] (or dB\[j, p\] if `trans_b`) = Σᵢ op(A)\[i, p\]·dC\[i, j\].
+//! Cost: 2·batch·m·k·n FLOPs forward, the same again for each of dA and dB.
 //!
-//! Kernels: the naive triple loop for now (read through index closures, so the four flag
-//! combinations share one loop); this will call `engine/src/ops/matmul.rs` (GEMM with the same
-//! flags) when it lands.
+//! Gradients (from dC = ∂L/∂C): d op(A) = dC·op(B)ᵀ and d op(B) = op(A)ᵀ·dC; an operand used
+//! transposed receives the transpose of that (the engine writes it through a transposed output
+//! view); a shared B sums its gradient over the batch. The rule saves both operands (Arc clones).
 
-use ecgrad_engine::{Real, Shape, Tensor};
+use ecgrad_engine::ops::matmul::{self as em, MatmulParams};
+use ecgrad_engine::{Real, Tensor};
 
-use super::tensor;
 use crate::backward::Backward;
-use crate::error::{Result, mismatch};
+use crate::error::Result;
 use crate::tape::{Tape, Var};
 
-/// Element (i, p) of op(X) for X stored row-major with `cols` columns.
-fn at<T: Real>(x: &[T], cols: usize, trans: bool, i: usize, p: usize) -> T {
-    if trans {
-        x[p * cols + i]
-    } else {
-        x[i * cols + p]
-    }
-}
-
-/// The rule of `matmul`: saves both operands (Arc clones) and the dimensions.
+/// The rule of `matmul`: saves both operands and the flags.
 struct MatmulBackward<T: Real> {
     a: Tensor<T>,
     b: Tensor<T>,
-    trans_a: bool,
-    trans_b: bool,
-    m: usize,
-    k: usize,
-    n: usize,
+    p: MatmulParams,
 }
 
 impl<T: Real> Backward<T> for MatmulBackward<T> {
@@ -44,44 +32,16 @@ impl<T: Real> Backward<T> for MatmulBackward<T> {
         "matmul"
     }
     fn backward(&self, dc: &Tensor<T>, needs: &[bool]) -> Result<Vec<Option<Tensor<T>>>> {
-        let (m, k, n) = (self.m, self.k, self.n);
-        let (a, b, dc) = (self.a.data(), self.b.data(), dc.data());
-        let (a_cols, b_cols) = (self.a.dims()[1], self.b.dims()[1]);
-        let da = needs[0].then(|| {
-            let mut da = vec![T::ZERO; m * k];
-            for i in 0..m {
-                for p in 0..k {
-                    let s: T = (0..n)
-                        .map(|j| dc[i * n + j] * at(b, b_cols, self.trans_b, p, j))
-                        .sum();
-                    // Store at A's own layout: [m, k], or [k, m] when A was used transposed.
-                    let idx = if self.trans_a { p * m + i } else { i * k + p };
-                    da[idx] = s;
-                }
-            }
-            tensor(self.a.shape(), da)
-        });
-        let db = needs[1].then(|| {
-            let mut db = vec![T::ZERO; k * n];
-            for p in 0..k {
-                for j in 0..n {
-                    let s: T = (0..m)
-                        .map(|i| at(a, a_cols, self.trans_a, i, p) * dc[i * n + j])
-                        .sum();
-                    let idx = if self.trans_b { j * k + p } else { p * n + j };
-                    db[idx] = s;
-                }
-            }
-            tensor(self.b.shape(), db)
-        });
+        let (da, db) = em::matmul_grad(&self.a, &self.b, dc, self.p, (needs[0], needs[1]))?;
         Ok(vec![da, db])
     }
 }
 
-/// C = op(A)·op(B) for rank-2 A and B; see the module docs for the flags.
+/// C = op(A)·op(B); see the module docs for the accepted shapes and the flags.
 ///
 /// # Errors
-/// Rank errors for non-matrices; a shape mismatch when the inner dimensions differ.
+/// A shape mismatch naming both shapes and flags for bad ranks, differing batch sizes or
+/// differing inner dimensions; `EmptyOutput` for empty operands.
 pub fn matmul<T: Real>(
     tape: &mut Tape<T>,
     a: &Var<T>,
@@ -89,41 +49,13 @@ pub fn matmul<T: Real>(
     trans_a: bool,
     trans_b: bool,
 ) -> Result<Var<T>> {
-    let (ar, ac) = a.shape().dims2("matmul", "a")?;
-    let (br, bc) = b.shape().dims2("matmul", "b")?;
-    let (m, k) = if trans_a { (ac, ar) } else { (ar, ac) };
-    let (k2, n) = if trans_b { (bc, br) } else { (br, bc) };
-    if k != k2 {
-        return Err(mismatch(
-            "matmul",
-            format!(
-                "inner dimensions differ: op(a) has {k} columns, op(b) has {k2} rows (trans_a = {trans_a}, trans_b = {trans_b})"
-            ),
-            "a",
-            a.shape(),
-            "b",
-            b.shape(),
-        ));
-    }
-    let (ad, bd) = (a.value().data(), b.value().data());
-    let mut c = vec![T::ZERO; m * n];
-    for i in 0..m {
-        for j in 0..n {
-            c[i * n + j] = (0..k)
-                .map(|p| at(ad, ac, trans_a, i, p) * at(bd, bc, trans_b, p, j))
-                .sum();
-        }
-    }
-    let (sa, sb) = (a.value().clone(), b.value().clone());
-    tape.record("matmul", &[a, b], tensor(Shape::d2(m, n), c), || {
+    let p = MatmulParams { trans_a, trans_b };
+    let c = em::matmul(a.value(), b.value(), p)?;
+    tape.record("matmul", &[a, b], c, || {
         Box::new(MatmulBackward {
-            a: sa,
-            b: sb,
-            trans_a,
-            trans_b,
-            m,
-            k,
-            n,
+            a: a.value().clone(),
+            b: b.value().clone(),
+            p,
         })
     })
 }
@@ -132,14 +64,25 @@ pub fn matmul<T: Real>(
 mod tests {
     use super::*;
     use crate::gradcheck::{assert_gradcheck, random_tensor};
+    use crate::ops::tensor;
+    use ecgrad_engine::Shape;
+
+    /// Stored dims of an operand: `[rows, cols]` of op(X), swapped when transposed, after `batch`.
+    fn stored(batch: Option<usize>, rows: usize, cols: usize, trans: bool) -> Vec<usize> {
+        let mat = if trans { [cols, rows] } else { [rows, cols] };
+        batch.into_iter().chain(mat).collect()
+    }
+
+    const SIZES: [(usize, usize, usize); 5] =
+        [(1, 1, 1), (2, 3, 4), (3, 1, 2), (4, 5, 1), (7, 3, 5)];
 
     #[test]
     fn matmul_gradcheck_a_and_b_all_flags() {
-        for (m, k, n) in [(1, 1, 1), (2, 3, 4), (3, 1, 2), (4, 5, 1)] {
+        for (m, k, n) in SIZES {
             for trans_a in [false, true] {
                 for trans_b in [false, true] {
-                    let a = random_tensor(&(if trans_a { [k, m] } else { [m, k] }), -1.0, 1.0, 131);
-                    let b = random_tensor(&(if trans_b { [n, k] } else { [k, n] }), -1.0, 1.0, 132);
+                    let a = random_tensor(&stored(None, m, k, trans_a), -1.0, 1.0, 131);
+                    let b = random_tensor(&stored(None, k, n, trans_b), -1.0, 1.0, 132);
                     assert_gradcheck(
                         "matmul",
                         |t, v| matmul(t, &v[0], &v[1], trans_a, trans_b),
@@ -149,6 +92,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn batched_and_shared_b_matmul_gradcheck_all_flags() {
+        for (m, k, n) in SIZES {
+            for batch in [1, 3] {
+                for trans_a in [false, true] {
+                    for trans_b in [false, true] {
+                        let a = random_tensor(&stored(Some(batch), m, k, trans_a), -1.0, 1.0, 134);
+                        for b_batch in [Some(batch), None] {
+                            let b = random_tensor(&stored(b_batch, k, n, trans_b), -1.0, 1.0, 135);
+                            assert_gradcheck(
+                                "batched matmul",
+                                |t, v| matmul(t, &v[0], &v[1], trans_a, trans_b),
+                                &[a.clone(), b],
+                                136,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matmul_gradcheck_same_var_twice() {
+        // C = X·Xᵀ: both operands are one node; dX = dC·X + dCᵀ·X.
+        let x = random_tensor(&[3, 4], -1.0, 1.0, 137);
+        assert_gradcheck(
+            "x·xᵀ",
+            |t, v| matmul(t, &v[0], &v[0], false, true),
+            &[x],
+            138,
+        );
     }
 
     #[test]
@@ -173,6 +150,9 @@ mod tests {
         let e = matmul(&mut t, &a, &bt, false, false)
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("matmul: inner dimensions differ"), "{e}");
+        assert!(
+            e.starts_with("matmul:") && e.contains("inner dimensions"),
+            "{e}"
+        );
     }
 }

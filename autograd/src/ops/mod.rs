@@ -1,36 +1,75 @@
-//! Recorded ops: one file per op family, mirroring `engine/src/ops/<op>.rs`. Each file holds
+//! Recorded ops: one file per op family, mirroring `engine/src/ops/<op>`. Each file holds
 //! the recording function(s), the `FooBackward` struct(s) with their rules, and gradchecks.
 //!
-//! The engine's op kernels are being written in parallel; until they land, the ops here carry
-//! their own plain loops (they are all trivial). Each file says which kernels will move to the
-//! engine. Ops with no engine counterpart (reshape, the NCL↔NTF transpose, concat/split) are
-//! pure data movement and may stay here.
+//! Forward and backward arithmetic is the engine's: a recording function calls the engine's
+//! tensor-layer op (which validates and runs the fast kernel), and its rule calls the matching
+//! `*_grad` function. What stays here is the bookkeeping: what to save, which gradients to ask
+//! for. Ops with no engine counterpart (reshape, the NCL↔NTF transpose, concat/split) are pure
+//! data movement and live only here.
 //!
 //! | op | file | gradcheck tests |
 //! |---|---|---|
-//! | add, sub, mul, scale, bias_add | `elementwise.rs` | `elementwise::tests::*_gradcheck_*` |
-//! | matmul (transpose flags) | `matmul.rs` | `matmul::tests::matmul_gradcheck_a_and_b_all_flags` |
-//! | relu, tanh | `activation.rs` | `activation::tests::*_gradcheck_x` |
-//! | sum, mean | `reduce.rs` | `reduce::tests::*_gradcheck_x` |
+//! | add, sub, mul, div, scale, axpy, bias_add | `elementwise.rs` | `elementwise::tests::*_gradcheck_*` |
+//! | matmul (transpose flags, rank 2, batched, shared B) | `matmul.rs` | `matmul::tests::*matmul_gradcheck_*` |
+//! | relu, leaky_relu, sigmoid, tanh, gelu | `activation.rs` | `activation::tests::*_gradcheck_x*` |
+//! | sum, mean, max (all or one axis) | `reduce.rs` | `reduce::tests::*_gradcheck_x_*` |
+//! | softmax, log_softmax | `softmax.rs` | `softmax::tests::*gradcheck*`, `fused_cross_entropy_matches_log_softmax_and_gather` |
+//! | dropout (train / eval) | `dropout.rs` | `dropout::tests::dropout_gradcheck_x_every_p` |
+//! | conv1d (x, w, b; `needs`) | `conv1d.rs` | `conv1d::tests::conv1d_gradcheck_input_weight_bias_awkward` |
+//! | conv_transpose1d | `conv_transpose1d.rs` | `conv_transpose1d::tests::conv_transpose1d_gradcheck_input_weight_bias_awkward` |
+//! | conv2d | `conv2d.rs` | `conv2d::tests::conv2d_gradcheck_input_weight_bias_awkward` |
+//! | max/avg pool 1D, global avg pool | `pool1d.rs` | `pool1d::tests::*_gradcheck_x*` |
+//! | max/avg pool 2D | `pool2d.rs` | `pool2d::tests::*_gradcheck_x_awkward*` |
+//! | nearest/linear upsampling | `upsample1d.rs` | `upsample1d::tests::upsample1d_gradcheck_x_both_modes` |
+//! | batch norm (train/eval), layer norm | `norm.rs` | `norm::tests::*_gradcheck_x_gamma_beta` |
 //! | reshape | `reshape.rs` | `reshape::tests::reshape_gradcheck_x` |
 //! | NCL ↔ NTF transpose | `transpose.rs` | `transpose::tests::*_gradcheck_x` |
 //! | concat, split (narrow) | `concat.rs` | `concat::tests::*_gradcheck_*` |
 
 pub mod activation;
 pub mod concat;
+pub mod conv1d;
+pub mod conv2d;
+pub mod conv_transpose1d;
+pub mod dropout;
 pub mod elementwise;
 pub mod matmul;
+pub mod norm;
+pub mod pool1d;
+pub mod pool2d;
 pub mod reduce;
 pub mod reshape;
+pub mod softmax;
 pub mod transpose;
+pub mod upsample1d;
 
-pub use activation::{relu, tanh};
+pub use activation::{activation, gelu, leaky_relu, relu, sigmoid, tanh};
 pub use concat::{concat, narrow, split};
-pub use elementwise::{add, bias_add, mul, scale, sub};
+pub use conv_transpose1d::conv_transpose1d;
+pub use conv1d::conv1d;
+pub use conv2d::conv2d;
+pub use dropout::dropout;
+pub use elementwise::{add, axpy, bias_add, div, mul, scale, sub};
 pub use matmul::matmul;
-pub use reduce::{mean, sum};
+pub use norm::{batch_norm, layer_norm};
+pub use pool1d::{avg_pool1d, global_avg_pool1d, max_pool1d};
+pub use pool2d::{avg_pool2d, max_pool2d};
+pub use reduce::{max_axis, mean, mean_axis, reduce, sum, sum_axis};
 pub use reshape::reshape;
+pub use softmax::{log_softmax, softmax};
 pub use transpose::{ncl_to_ntf, ntf_to_ncl};
+pub use upsample1d::upsample1d;
+
+// The parameter types the recording functions take, so callers need not reach into the engine.
+pub use ecgrad_engine::ops::activation::Activation;
+pub use ecgrad_engine::ops::conv_transpose1d::ConvTranspose1dParams;
+pub use ecgrad_engine::ops::conv1d::Conv1dParams;
+pub use ecgrad_engine::ops::conv2d::Conv2dParams;
+pub use ecgrad_engine::ops::norm::{BatchNormParams, RunningStats};
+pub use ecgrad_engine::ops::pool1d::Pool1dParams;
+pub use ecgrad_engine::ops::pool2d::Pool2dParams;
+pub use ecgrad_engine::ops::reduce::{ReduceOver, Reduction};
+pub use ecgrad_engine::ops::upsample1d::{Upsample1dParams, UpsampleMode};
 
 use ecgrad_engine::{Real, Shape, Tensor};
 
@@ -55,14 +94,5 @@ pub(crate) fn map<T: Real>(x: &Tensor<T>, f: impl Fn(T) -> T) -> Tensor<T> {
     tensor(x.shape(), x.data().iter().map(|&v| f(v)).collect())
 }
 
-/// Elementwise map of two tensors of equal shape.
-pub(crate) fn zip<T: Real>(a: &Tensor<T>, b: &Tensor<T>, f: impl Fn(T, T) -> T) -> Tensor<T> {
-    tensor(
-        a.shape(),
-        a.data()
-            .iter()
-            .zip(b.data())
-            .map(|(&x, &y)| f(x, y))
-            .collect(),
-    )
-}
+#[cfg(test)]
+mod f32_tests;
