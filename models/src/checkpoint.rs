@@ -30,6 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ecgrad_autograd::Parameters;
 use ecgrad_autograd::engine::{Shape, Tensor};
@@ -154,14 +155,26 @@ pub fn write_atomic(
         .ok_or_else(|| ckpt_err(op, path, HEADER, "the path has no file name"))?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    // Process id + a per-process counter: concurrent saves (threads or processes) to the same
+    // target never share a temporary file; the last rename wins, and each file is whole.
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let k = COUNTER.fetch_add(1, Ordering::Relaxed);
+    tmp_name.push(format!(".tmp-{}-{k}", std::process::id()));
     let tmp: PathBuf = path.with_file_name(tmp_name);
     let result = (|| {
         let mut f = File::create(&tmp).map_err(io(&tmp))?;
         write(&mut f).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
         drop(f);
-        std::fs::rename(&tmp, path).map_err(io(path))
+        std::fs::rename(&tmp, path).map_err(io(path))?;
+        // Best effort: sync the directory so the rename itself survives a power cut (POSIX;
+        // opening a directory fails on some platforms, which only weakens durability).
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
     })();
     if result.is_err() {
         // Best effort: the temporary file may not even exist.

@@ -38,6 +38,7 @@
 //! | `Linear` | `weight [out, in]`, `bias [out]` | ✓ `layers/linear.rs` |
 //! | `Relu`, `Tanh` | — | ✓ `layers/activation.rs` |
 //! | `Sequential` | `<index or name>.<param>` | ✓ `layers/sequential.rs` |
+//! | `Flatten`, `NclToNtf`, `NtfToNcl` | — | ✓ `layers/shape.rs` |
 //! | `LeakyRelu`, `Sigmoid` | — | … activation ops |
 //! | `Conv1d`, depthwise-separable, CoordConv1d | `weight [c_out, c_in/groups, k]`, `bias [c_out]` | … conv1d |
 //! | `ConvTranspose1d`, `Upsample1d` | `weight [c_in, c_out, k]` | … conv_transpose1d, upsample1d |
@@ -56,7 +57,7 @@
 //! Convolutional tensors are **NCL** — batch, channels, length (`[32, 1, 187]` for 32
 //! single-lead beats) — as in PyTorch's `Conv1d`. Sequence tensors are **NTF** — batch, time,
 //! features — as in PyTorch's `LSTM(batch_first=True)`. A CNN-LSTM switches between them with an
-//! explicit, named step (`ops::ncl_to_ntf`), which copies: tensors are always contiguous.
+//! explicit, named step (the [`layers::NclToNtf`] layer over `ops::ncl_to_ntf`), which copies: tensors are always contiguous.
 //! `Linear` takes `[n, in]` or NTF `[n, t, in]` (the same weights at every time step).
 //!
 //! ## Training and evaluation

@@ -343,3 +343,31 @@ fn set_training_reaches_nested_children() {
     m.set_training(true);
     assert_eq!(run(&m), 1.0);
 }
+
+#[test]
+fn shape_layers_flatten_and_transpose() {
+    use ecgrad_models::layers::{Flatten, NclToNtf, NtfToNcl};
+    let data: Vec<f32> = (0..12).map(|v| v as f32).collect();
+    let x = Tensor::from_vec(Shape::d3(2, 2, 3), data).unwrap();
+    let mut tape = Tape::new();
+    let xv = tape.leaf(x, true);
+    let f = Flatten.forward(&mut tape, &xv).unwrap();
+    assert_eq!(f.shape(), Shape::d2(2, 6));
+    let t = NclToNtf.forward(&mut tape, &xv).unwrap();
+    assert_eq!(t.shape(), Shape::d3(2, 3, 2));
+    // y[n, l, c] = x[n, c, l]: x[0, 1, 0] = 3 lands at y[0, 0, 1].
+    assert_eq!(t.value().data()[1], 3.0);
+    let back = NtfToNcl.forward(&mut tape, &t).unwrap();
+    assert_eq!(back.value().data(), xv.value().data());
+    // In a Sequential, a summary shows each shape change as a named row.
+    let mut rng = Rng::new(3);
+    let mut seq = Sequential::new()
+        .with_named("to_ntf", NclToNtf)
+        .unwrap()
+        .with_named("proj", Linear::new(2, 4, true, &mut rng).unwrap())
+        .unwrap()
+        .with_named("flat", Flatten)
+        .unwrap();
+    let s = module::summary(&mut seq, Shape::d3(1, 2, 3)).unwrap();
+    assert!(s.contains("[1, 3, 4]") && s.contains("[1, 12]"), "{s}");
+}

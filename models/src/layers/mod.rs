@@ -5,7 +5,9 @@
 pub mod activation;
 pub mod linear;
 pub mod sequential;
+pub mod shape;
 
 pub use activation::{Relu, Tanh};
 pub use linear::Linear;
 pub use sequential::Sequential;
+pub use shape::{Flatten, NclToNtf, NtfToNcl};
