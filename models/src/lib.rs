@@ -50,8 +50,10 @@
 //! | temporal attention, ECA channel attention, attention gate | — | … softmax, sigmoid, conv1d |
 //! | residual block | conv-BN-ReLU + projection shortcut | … conv1d, batch norm |
 //!
-//! The networks of the papers (`BeatCnn`, `CnnLstm`, `CnnLstmAttention`, `ResNet1d`,
-//! autoencoders, ACDAE, GAN, 2D CNN), ensembles, Grad-CAM and int8 inference follow those layers.
+//! The ensembles exist ([`nets::ensemble`]: soft and weighted average, majority vote,
+//! Top2-Weighted, best-k weighted — pure functions over probability tensors). The networks of
+//! the papers (`BeatCnn`, `CnnLstm`, `CnnLstmAttention`, `ResNet1d`, autoencoders, ACDAE, GAN,
+//! 2D CNN), Grad-CAM and int8 inference follow the layers above.
 //!
 //! ## Layouts: NCL and NTF
 //! Convolutional tensors are **NCL** — batch, channels, length (`[32, 1, 187]` for 32
@@ -88,6 +90,7 @@ pub mod error;
 pub mod init;
 pub mod layers;
 pub mod module;
+pub mod nets;
 
 pub use error::{Error, Result};
 pub use module::Module;
