@@ -46,7 +46,7 @@
 //! | `MaxPool1d/2d`, `AvgPool1d/2d`, `GlobalAvgPool1d` | — | … pooling |
 //! | `BatchNorm1d/2d` | `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked []` | … batch norm |
 //! | `Dropout` | — | … dropout |
-//! | `Lstm` (uni/bi, batch-first) | `weight_ih_l0 [4H, F]`, `weight_hh_l0 [4H, H]`, `bias_ih_l0`, `bias_hh_l0`, gates i, f, g, o | … lstm cell |
+//! | `Lstm` (uni/bi, stacked, batch-first NTF) | `weight_ih_l0 [4H, F]`, `weight_hh_l0 [4H, H]`, `bias_ih_l0`, `bias_hh_l0` (`_reverse`, `l1`…), gates i, f, g, o | ✓ `layers/lstm.rs`, composed from existing ops (the reference); … fused SIMD cell |
 //! | temporal attention, ECA channel attention, attention gate | — | … softmax, sigmoid, conv1d |
 //! | residual block | conv-BN-ReLU + projection shortcut | … conv1d, batch norm |
 //!

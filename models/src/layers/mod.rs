@@ -4,10 +4,12 @@
 
 pub mod activation;
 pub mod linear;
+pub mod lstm;
 pub mod sequential;
 pub mod shape;
 
 pub use activation::{Relu, Tanh};
 pub use linear::Linear;
+pub use lstm::{Lstm, LstmOutput, LstmWeights};
 pub use sequential::Sequential;
 pub use shape::{Flatten, NclToNtf, NtfToNcl};
