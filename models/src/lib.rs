@@ -12,6 +12,8 @@
 //! 4. [`init`]: where the initial weights come from (PyTorch's defaults, Kaiming, Xavier,
 //!    orthogonal), each from a named [`Rng`](ecgrad_autograd::engine::Rng) stream.
 //! 5. [`checkpoint`]: safetensors files PyTorch can read, written atomically and loaded strictly.
+//! 6. [`layers::Lstm`]: a recurrent layer composed from the same ops (backpropagation through
+//!    time is just the tape walked backwards); [`gradcam`] and [`nets::ensemble`] after.
 //!
 //! ## A model in a few lines
 //! ```
@@ -51,15 +53,17 @@
 //! | residual block | conv-BN-ReLU + projection shortcut | … conv1d, batch norm |
 //!
 //! The ensembles exist ([`nets::ensemble`]: soft and weighted average, majority vote,
-//! Top2-Weighted, best-k weighted — pure functions over probability tensors). The networks of
+//! Top2-Weighted, best-k weighted — pure functions over probability tensors), and so does
+//! [`gradcam`] (1D and 2D maps at any leaf layer chosen by its dotted path). The networks of
 //! the papers (`BeatCnn`, `CnnLstm`, `CnnLstmAttention`, `ResNet1d`, autoencoders, ACDAE, GAN,
-//! 2D CNN), Grad-CAM and int8 inference follow the layers above.
+//! 2D CNN) and int8 inference follow the layers above.
 //!
 //! ## Layouts: NCL and NTF
 //! Convolutional tensors are **NCL** — batch, channels, length (`[32, 1, 187]` for 32
 //! single-lead beats) — as in PyTorch's `Conv1d`. Sequence tensors are **NTF** — batch, time,
 //! features — as in PyTorch's `LSTM(batch_first=True)`. A CNN-LSTM switches between them with an
-//! explicit, named step (the [`layers::NclToNtf`] layer over `ops::ncl_to_ntf`), which copies: tensors are always contiguous.
+//! explicit, named step (the [`layers::NclToNtf`] layer over `ops::ncl_to_ntf`), which
+//! copies: tensors are always contiguous.
 //! `Linear` takes `[n, in]` or NTF `[n, t, in]` (the same weights at every time step).
 //!
 //! ## Training and evaluation
@@ -87,6 +91,7 @@ pub use ecgrad_autograd as autograd;
 
 pub mod checkpoint;
 pub mod error;
+pub mod gradcam;
 pub mod init;
 pub mod layers;
 pub mod module;

@@ -17,8 +17,8 @@
 //!
 //! # Summary
 //! [`summary`] runs one forward pass on a `no_grad` tape with a zero input of the given shape.
-//! Each module's [`Module::trace`] records its output shape (containers recurse into their
-//! children instead), and the parameter count of a row is the number of elements of every
+//! Each module's [`Module::trace`] records its output (containers recurse into their children
+//! instead), and the parameter count of a row is the number of elements of every
 //! parameter whose name lies under the row's dotted path. Cost: one forward pass.
 
 use std::fmt::Write as _;
@@ -65,21 +65,23 @@ pub trait Module: Parameters<f32> {
         rows.push(SummaryRow {
             path: path.to_string(),
             layer: self.describe(),
-            output: y.shape(),
+            output: y.clone(),
         });
         Ok(y)
     }
 }
 
-/// One line of a [`summary`]: where the layer sits, what it is, and its output shape.
-#[derive(Clone, Debug, PartialEq)]
+/// One leaf layer seen by [`Module::trace`]: where it sits, what it is, and its output. A
+/// [`summary`] prints the output's shape; Grad-CAM takes the output's node id to keep its
+/// gradient.
+#[derive(Clone, Debug)]
 pub struct SummaryRow {
     /// Dotted path of the layer (`"fc1"`, `"encoder.0"`); parameters under it are counted.
     pub path: String,
     /// The layer's [`Module::describe`].
     pub layer: String,
-    /// Its output shape for the summary's input.
-    pub output: Shape,
+    /// Its output for the traced input (an `Arc` clone of the value, plus its node id).
+    pub output: Var<f32>,
 }
 
 /// `"a.b"` from `("a", "b")`, and `"b"` from `("", "b")`.
@@ -196,7 +198,7 @@ pub fn summary(model: &mut dyn Module, input: Shape) -> Result<String> {
             } else {
                 format!("{} ({})", r.path, r.layer)
             };
-            [label, r.output.to_string(), n.to_string()]
+            [label, r.output.shape().to_string(), n.to_string()]
         })
         .collect();
     let headers = ["Layer (type)", "Output shape", "Param #"];
