@@ -15,13 +15,17 @@
 //! | nearest/linear upsampling | `ops/upsample1d.rs` | `autograd/src/ops/upsample1d.rs` |
 //! | batch norm | `ops/norm.rs` | `autograd/src/ops/norm.rs` |
 //! | dropout | `ops/dropout.rs` | `autograd/src/ops/dropout.rs` |
+//! | LSTM cell (one step) and LSTM sequence (NTF) | `ops/lstm_cell/` | `autograd/src/ops/lstm_cell.rs` |
+//! | additive temporal attention pooling (NTF → NF) | `ops/attention/` | `autograd/src/ops/attention.rs` |
 
 pub mod activation;
+pub mod attention;
 pub mod conv1d;
 pub mod conv2d;
 pub mod conv_transpose1d;
 pub mod dropout;
 pub mod elementwise;
+pub mod lstm_cell;
 pub mod matmul;
 pub mod norm;
 pub mod pool1d;

@@ -1,0 +1,467 @@
+//! LSTM kernels: fast vs naive (every ISA × thread count, f32 and f64), the sequence helpers vs
+//! the naive sequence and vs stepping the fast cell by hand, finite differences in f64 for every
+//! input of the cell, a hand-computed one-unit example, bit-identical results across threads.
+
+use super::*;
+use crate::ops::elementwise::testkit::{bits, for_each_isa_threads, random};
+use crate::testing::{Rng, assert_close, tolerance};
+
+/// Owned weights and inputs of one test case.
+struct Case<T> {
+    d: LstmDims,
+    x: Vec<T>,
+    h0: Vec<T>,
+    c0: Vec<T>,
+    w_ih: Vec<T>,
+    w_hh: Vec<T>,
+    b_ih: Vec<T>,
+    b_hh: Vec<T>,
+}
+
+impl<T: Real> Case<T> {
+    fn new(seed: u64, n: usize, f: usize, h: usize, steps: usize) -> Case<T> {
+        let mut rng = Rng::new(seed);
+        let g4 = 4 * h;
+        Case {
+            d: LstmDims { n, f, h },
+            x: random(&mut rng, n * steps * f),
+            h0: random(&mut rng, n * h),
+            c0: random(&mut rng, n * h),
+            w_ih: random(&mut rng, g4 * f),
+            w_hh: random(&mut rng, g4 * h),
+            b_ih: random(&mut rng, g4),
+            b_hh: random(&mut rng, g4),
+        }
+    }
+    fn w(&self) -> LstmWeights<'_, T> {
+        LstmWeights {
+            w_ih: &self.w_ih,
+            w_hh: &self.w_hh,
+            b_ih: &self.b_ih,
+            b_hh: &self.b_hh,
+        }
+    }
+    /// The first step's inputs (x of step 0 when steps = 1).
+    fn cell(&self) -> LstmCellInputs<'_, T> {
+        LstmCellInputs {
+            x: &self.x,
+            h_prev: &self.h0,
+            c_prev: &self.c0,
+        }
+    }
+    fn seq(&self) -> LstmSeqInputs<'_, T> {
+        LstmSeqInputs {
+            x: &self.x,
+            h0: &self.h0,
+            c0: &self.c0,
+        }
+    }
+}
+
+/// Gradient buffers, pre-filled with random values so that "accumulate" is tested too.
+#[derive(Clone, Debug, PartialEq)]
+struct Grads<T> {
+    dx: Vec<T>,
+    dh0: Vec<T>,
+    dc0: Vec<T>,
+    dw_ih: Vec<T>,
+    dw_hh: Vec<T>,
+    db: Vec<T>,
+}
+
+impl<T: Real> Grads<T> {
+    fn new(rng: &mut Rng, d: LstmDims, steps: usize) -> Grads<T> {
+        Grads {
+            dx: random(rng, d.n * steps * d.f),
+            dh0: random(rng, d.n * d.h),
+            dc0: random(rng, d.n * d.h),
+            dw_ih: random(rng, 4 * d.h * d.f),
+            dw_hh: random(rng, 4 * d.h * d.h),
+            db: random(rng, 4 * d.h),
+        }
+    }
+    fn cell(&mut self) -> LstmCellGrads<'_, T> {
+        LstmCellGrads {
+            dx: &mut self.dx,
+            dh_prev: &mut self.dh0,
+            dc_prev: &mut self.dc0,
+            dw_ih: &mut self.dw_ih,
+            dw_hh: &mut self.dw_hh,
+            db: &mut self.db,
+        }
+    }
+    fn seq(&mut self) -> LstmSeqGrads<'_, T> {
+        LstmSeqGrads {
+            dx: &mut self.dx,
+            dh0: &mut self.dh0,
+            dc0: &mut self.dc0,
+            dw_ih: &mut self.dw_ih,
+            dw_hh: &mut self.dw_hh,
+            db: &mut self.db,
+        }
+    }
+    fn assert_close(&self, want: &Grads<T>, atol: f64, rtol: f64, ctx: &str) {
+        assert_close(&self.dx, &want.dx, atol, rtol, &format!("{ctx} dx"));
+        assert_close(&self.dh0, &want.dh0, atol, rtol, &format!("{ctx} dh0"));
+        assert_close(&self.dc0, &want.dc0, atol, rtol, &format!("{ctx} dc0"));
+        assert_close(
+            &self.dw_ih,
+            &want.dw_ih,
+            atol,
+            rtol,
+            &format!("{ctx} dw_ih"),
+        );
+        assert_close(
+            &self.dw_hh,
+            &want.dw_hh,
+            atol,
+            rtol,
+            &format!("{ctx} dw_hh"),
+        );
+        assert_close(&self.db, &want.db, atol, rtol, &format!("{ctx} db"));
+    }
+}
+
+/// (N, F, H): the brief's grid, plus one batch whose pointwise work is above GRAIN.
+fn cell_shapes() -> Vec<(usize, usize, usize)> {
+    let mut v = Vec::new();
+    for n in [1, 3, 8] {
+        for f in [1, 5, 128] {
+            for h in [1, 7, 64] {
+                v.push((n, f, h));
+            }
+        }
+    }
+    v.push((130, 5, 64));
+    v
+}
+
+fn cell_matches_naive<T: Real>() {
+    for (idx, &(n, f, h)) in cell_shapes().iter().enumerate() {
+        let seed = 100 + idx as u64;
+        let case = Case::<T>::new(seed, n, f, h, 1);
+        let d = case.d;
+        let mut rng = Rng::new(seed + 7);
+        let dh: Vec<T> = random(&mut rng, n * h);
+        let dc: Vec<T> = random(&mut rng, n * h);
+        let init = Grads::<T>::new(&mut rng, d, 1);
+        let want = lstm_cell_forward_naive(d, case.cell(), &case.w());
+        let mut want_g = init.clone();
+        let want_da =
+            lstm_cell_backward_naive(d, case.cell(), &case.w(), &want, &dh, &dc, want_g.cell());
+        let (atol, rtol) = tolerance::<T>(f + h + n);
+        for_each_isa_threads(|ctx| {
+            let ctx = format!("{} N{n} F{f} H{h} seed {seed}, {ctx}", T::NAME);
+            let got = lstm_cell_forward(d, case.cell(), &case.w());
+            assert_close(&got.gates, &want.gates, atol, rtol, &format!("{ctx} gates"));
+            assert_close(&got.c, &want.c, atol, rtol, &format!("{ctx} c"));
+            assert_close(
+                &got.tanh_c,
+                &want.tanh_c,
+                atol,
+                rtol,
+                &format!("{ctx} tanh_c"),
+            );
+            assert_close(&got.h, &want.h, atol, rtol, &format!("{ctx} h"));
+            let mut g = init.clone();
+            // Backward from the *naive* saved state, so only the backward is under test.
+            let da = lstm_cell_backward(d, case.cell(), &case.w(), &want, &dh, &dc, g.cell());
+            assert_close(&da, &want_da, atol, rtol, &format!("{ctx} dgates"));
+            g.assert_close(&want_g, atol, rtol, &ctx);
+        });
+    }
+}
+
+#[test]
+fn lstm_cell_matches_naive_random_f32() {
+    cell_matches_naive::<f32>();
+}
+
+#[test]
+fn lstm_cell_matches_naive_random_f64() {
+    cell_matches_naive::<f64>();
+}
+
+fn sequence_matches_naive<T: Real>() {
+    let mut idx = 0u64;
+    for n in [1, 3, 8] {
+        for f in [1, 5, 128] {
+            for h in [1, 7, 64] {
+                for steps in [1, 5, 46] {
+                    idx += 1;
+                    let seed = 1000 + idx;
+                    let case = Case::<T>::new(seed, n, f, h, steps);
+                    let d = case.d;
+                    let mut rng = Rng::new(seed + 7);
+                    let dh: Vec<T> = random(&mut rng, n * steps * h);
+                    let init = Grads::<T>::new(&mut rng, d, steps);
+                    let want = lstm_forward_sequence_naive(d, steps, case.seq(), &case.w());
+                    let mut want_g = init.clone();
+                    lstm_backward_sequence_naive(
+                        d,
+                        steps,
+                        case.seq(),
+                        &case.w(),
+                        &want,
+                        &dh,
+                        want_g.seq(),
+                    );
+                    // Errors compound over the steps of the recurrence.
+                    let (atol, rtol) = tolerance::<T>((f + h + n) * steps);
+                    for_each_isa_threads(|ctx| {
+                        let ctx = format!("{} N{n} F{f} H{h} T{steps} seed {seed}, {ctx}", T::NAME);
+                        let got = lstm_forward_sequence(d, steps, case.seq(), &case.w());
+                        assert_close(&got.gates, &want.gates, atol, rtol, &format!("{ctx} gates"));
+                        assert_close(&got.c, &want.c, atol, rtol, &format!("{ctx} c"));
+                        assert_close(&got.tanh_c, &want.tanh_c, atol, rtol, &format!("{ctx} tc"));
+                        assert_close(&got.h, &want.h, atol, rtol, &format!("{ctx} h"));
+                        let mut g = init.clone();
+                        lstm_backward_sequence(
+                            d,
+                            steps,
+                            case.seq(),
+                            &case.w(),
+                            &want,
+                            &dh,
+                            g.seq(),
+                        );
+                        g.assert_close(&want_g, atol, rtol, &ctx);
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn lstm_sequence_matches_naive_random_f32() {
+    sequence_matches_naive::<f32>();
+}
+
+#[test]
+fn lstm_sequence_matches_naive_random_f64() {
+    sequence_matches_naive::<f64>();
+}
+
+/// The sequence helpers agree with stepping the fast cell by hand (forward and BPTT).
+#[test]
+fn lstm_sequence_matches_stepping_the_cell() {
+    let (n, f, h, steps) = (3, 5, 7, 6);
+    let case = Case::<f64>::new(42, n, f, h, steps);
+    let d = case.d;
+    let mut rng = Rng::new(43);
+    let dh: Vec<f64> = random(&mut rng, n * steps * h);
+    let seq = lstm_forward_sequence(d, steps, case.seq(), &case.w());
+    let mut seq_g = Grads::<f64>::new(&mut Rng::new(44), d, steps);
+    let mut step_g = seq_g.clone();
+    lstm_backward_sequence(d, steps, case.seq(), &case.w(), &seq, &dh, seq_g.seq());
+
+    // Forward, one cell call per step.
+    let mut states = Vec::new();
+    let mut xs = Vec::new();
+    let (mut hp, mut cp) = (case.h0.clone(), case.c0.clone());
+    for t in 0..steps {
+        let x = naive::gather_step(&case.x, n, steps, t, f);
+        let cell_in = LstmCellInputs {
+            x: &x,
+            h_prev: &hp,
+            c_prev: &cp,
+        };
+        let st = lstm_cell_forward(d, cell_in, &case.w());
+        assert_close(
+            &st.h,
+            &naive::gather_step(&seq.h, n, steps, t, h),
+            1e-13,
+            1e-12,
+            &format!("h at t = {t}"),
+        );
+        assert_close(
+            &st.c,
+            &naive::gather_step(&seq.c, n, steps, t, h),
+            1e-13,
+            1e-12,
+            &format!("c at t = {t}"),
+        );
+        xs.push((x, hp, cp));
+        (hp, cp) = (st.h.clone(), st.c.clone());
+        states.push(st);
+    }
+    // Backward, one cell call per step from the last, carrying dh and dc.
+    let (mut dh_next, mut dc_next) = (vec![0.0; n * h], vec![0.0; n * h]);
+    for t in (0..steps).rev() {
+        let (x, hp, cp) = &xs[t];
+        let mut dh_t = naive::gather_step(&dh, n, steps, t, h);
+        for (a, b) in dh_t.iter_mut().zip(&dh_next) {
+            *a += b;
+        }
+        let mut dx = vec![0.0; n * f];
+        let (mut dhp, mut dcp) = (vec![0.0; n * h], vec![0.0; n * h]);
+        let cell_in = LstmCellInputs {
+            x,
+            h_prev: hp,
+            c_prev: cp,
+        };
+        let grads = LstmCellGrads {
+            dx: &mut dx,
+            dh_prev: &mut dhp,
+            dc_prev: &mut dcp,
+            dw_ih: &mut step_g.dw_ih,
+            dw_hh: &mut step_g.dw_hh,
+            db: &mut step_g.db,
+        };
+        lstm_cell_backward(d, cell_in, &case.w(), &states[t], &dh_t, &dc_next, grads);
+        for s in 0..n {
+            for k in 0..f {
+                step_g.dx[(s * steps + t) * f + k] += dx[s * f + k];
+            }
+        }
+        (dh_next, dc_next) = (dhp, dcp);
+    }
+    for (a, b) in step_g.dh0.iter_mut().zip(&dh_next) {
+        *a += b;
+    }
+    for (a, b) in step_g.dc0.iter_mut().zip(&dc_next) {
+        *a += b;
+    }
+    seq_g.assert_close(&step_g, 1e-12, 1e-10, "sequence vs stepped cell");
+}
+
+/// Loss = Σ r ⊙ hₜ + Σ q ⊙ cₜ of one cell step, in f64.
+fn cell_loss(case: &Case<f64>, r: &[f64], q: &[f64]) -> f64 {
+    let st = lstm_cell_forward_naive(case.d, case.cell(), &case.w());
+    let a: f64 = st.h.iter().zip(r).map(|(h, r)| h * r).sum();
+    let b: f64 = st.c.iter().zip(q).map(|(c, q)| c * q).sum();
+    a + b
+}
+
+/// Central differences for every input of the cell (x, h, c, W_ih, W_hh, b_ih, b_hh).
+#[test]
+fn lstm_cell_gradcheck_every_input() {
+    let (n, f, h) = (3, 4, 5);
+    let case = Case::<f64>::new(7, n, f, h, 1);
+    let mut rng = Rng::new(8);
+    let r: Vec<f64> = random(&mut rng, n * h);
+    let q: Vec<f64> = random(&mut rng, n * h);
+    let saved = lstm_cell_forward(case.d, case.cell(), &case.w());
+    let mut g = Grads::<f64> {
+        dx: vec![0.0; n * f],
+        dh0: vec![0.0; n * h],
+        dc0: vec![0.0; n * h],
+        dw_ih: vec![0.0; 4 * h * f],
+        dw_hh: vec![0.0; 4 * h * h],
+        db: vec![0.0; 4 * h],
+    };
+    lstm_cell_backward(case.d, case.cell(), &case.w(), &saved, &r, &q, g.cell());
+    type Field = fn(&mut Case<f64>) -> &mut Vec<f64>;
+    let inputs: [(&str, Field, &[f64]); 7] = [
+        ("x", |c| &mut c.x, &g.dx),
+        ("h_prev", |c| &mut c.h0, &g.dh0),
+        ("c_prev", |c| &mut c.c0, &g.dc0),
+        ("w_ih", |c| &mut c.w_ih, &g.dw_ih),
+        ("w_hh", |c| &mut c.w_hh, &g.dw_hh),
+        ("b_ih", |c| &mut c.b_ih, &g.db),
+        ("b_hh", |c| &mut c.b_hh, &g.db),
+    ];
+    for (name, field, analytic) in inputs {
+        let mut probe = Case::<f64>::new(7, n, f, h, 1);
+        let len = field(&mut probe).len();
+        let mut numeric = vec![0.0; len];
+        for (i, num) in numeric.iter_mut().enumerate() {
+            let x0 = field(&mut probe)[i];
+            let eps = 1e-6 * x0.abs().max(1.0);
+            field(&mut probe)[i] = x0 + eps;
+            let up = cell_loss(&probe, &r, &q);
+            field(&mut probe)[i] = x0 - eps;
+            let down = cell_loss(&probe, &r, &q);
+            field(&mut probe)[i] = x0;
+            *num = (up - down) / (2.0 * eps);
+        }
+        assert_close(analytic, &numeric, 1e-8, 1e-5, &format!("gradcheck {name}"));
+    }
+}
+
+/// One unit, one sample, numbers chosen so every gate is exact: σ(0) = 1/2, σ(ln 3) = 3/4,
+/// tanh(ln 2) = 3/5. Biases carry part of the pre-activations, to check both are added.
+#[test]
+fn lstm_cell_hand_computed_one_unit() {
+    let (l2, l3) = (2f64.ln(), 3f64.ln());
+    let d = LstmDims { n: 1, f: 1, h: 1 };
+    let w = LstmWeights {
+        w_ih: &[0.0, l3, 0.0, 0.0], // aⁱ = 0, aᶠ = ln 3 (times x = 1)
+        w_hh: &[0.0; 4],
+        b_ih: &[0.0, 0.0, l2, 0.0], // aᵍ = ln 2
+        b_hh: &[0.0, 0.0, 0.0, l3], // aᵒ = ln 3
+    };
+    let inp = LstmCellInputs {
+        x: &[1.0],
+        h_prev: &[0.5],
+        c_prev: &[0.4],
+    };
+    for st in [
+        lstm_cell_forward_naive(d, inp, &w),
+        lstm_cell_forward(d, inp, &w),
+    ] {
+        assert_close(&st.gates, &[0.5, 0.75, 0.6, 0.75], 1e-15, 1e-14, "gates");
+        // c = f·c₋₁ + i·g = 0.75·0.4 + 0.5·0.6 = 0.6
+        assert_close(&st.c, &[0.6], 1e-15, 1e-14, "c");
+        // h = o·tanh(0.6) = 0.75 · 0.537049566998035…
+        assert_close(&st.h, &[0.75 * 0.537_049_566_998_035_3], 1e-15, 1e-14, "h");
+        // Backward with dh = 1, dc = 0: dc̃ = o(1 − tanh²c) = 0.75·(1 − 0.2884222…) = 0.5336833…
+        let tc2 = 0.537_049_566_998_035_3f64 * 0.537_049_566_998_035_3;
+        let dct = 0.75 * (1.0 - tc2);
+        let mut g = Grads::<f64> {
+            dx: vec![0.0],
+            dh0: vec![0.0],
+            dc0: vec![0.0],
+            dw_ih: vec![0.0; 4],
+            dw_hh: vec![0.0; 4],
+            db: vec![0.0; 4],
+        };
+        let da = lstm_cell_backward(d, inp, &w, &st, &[1.0], &[0.0], g.cell());
+        let want = [
+            dct * 0.6 * 0.25,                 // daⁱ = dc̃·g·i(1−i)
+            dct * 0.4 * 0.1875,               // daᶠ = dc̃·c₋₁·f(1−f)
+            dct * 0.5 * 0.64,                 // daᵍ = dc̃·i·(1−g²)
+            0.537_049_566_998_035_3 * 0.1875, // daᵒ = tanh(c)·o(1−o)
+        ];
+        assert_close(&da, &want, 1e-15, 1e-13, "dgates");
+        assert_close(&g.dc0, &[dct * 0.75], 1e-15, 1e-13, "dc_prev = dc̃·f");
+        // dW_ih = da·x with x = 1; dW_hh = da·h₋₁ with h₋₁ = 0.5; db = da.
+        assert_close(&g.dw_ih, &want, 1e-15, 1e-13, "dw_ih");
+        let half: Vec<f64> = want.iter().map(|v| v * 0.5).collect();
+        assert_close(&g.dw_hh, &half, 1e-15, 1e-13, "dw_hh");
+        assert_close(&g.db, &want, 1e-15, 1e-13, "db");
+        // dx = Σⱼ daⱼ·W_ih[j] = daᶠ·ln 3.
+        assert_close(&g.dx, &[want[1] * l3], 1e-15, 1e-13, "dx");
+    }
+}
+
+/// Weight gradients and outputs are bit-identical at 1 and 2 threads, above the rayon grain.
+#[test]
+fn lstm_sequence_bit_identical_across_threads() {
+    let (n, f, h, steps) = (130, 5, 64, 3);
+    let case = Case::<f32>::new(5, n, f, h, steps);
+    let d = case.d;
+    let dh: Vec<f32> = random(&mut Rng::new(6), n * steps * h);
+    let run = |threads| {
+        crate::parallel::with_threads(threads, || {
+            let seq = lstm_forward_sequence(d, steps, case.seq(), &case.w());
+            let mut g = Grads::<f32>::new(&mut Rng::new(9), d, steps);
+            lstm_backward_sequence(d, steps, case.seq(), &case.w(), &seq, &dh, g.seq());
+            (seq, g)
+        })
+    };
+    let (s1, g1) = run(1);
+    let (s2, g2) = run(2);
+    assert_eq!(bits(&s1.h), bits(&s2.h));
+    for (a, b) in [
+        (&g1.dx, &g2.dx),
+        (&g1.dh0, &g2.dh0),
+        (&g1.dc0, &g2.dc0),
+        (&g1.dw_ih, &g2.dw_ih),
+        (&g1.dw_hh, &g2.dw_hh),
+        (&g1.db, &g2.db),
+    ] {
+        assert_eq!(bits(a), bits(b));
+    }
+}
