@@ -43,7 +43,9 @@ use crate::ops::lstm_cell::{add_column_sums, gemm_ab_acc, gemm_abt, gemm_atb_acc
 use crate::real::Real;
 
 mod naive;
+mod tensor_layer;
 pub use naive::*;
+pub use tensor_layer::*;
 
 #[cfg(test)]
 mod tests;

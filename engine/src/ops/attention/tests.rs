@@ -259,3 +259,49 @@ fn attention_bit_identical_across_threads() {
     assert_eq!(bits(&g1.db), bits(&g2.db));
     assert_eq!(bits(&g1.dv), bits(&g2.dv));
 }
+
+/// The tensor layer matches the kernels and names the wrong tensor in its errors.
+#[test]
+fn attention_pool_tensor_layer_and_errors() {
+    use crate::shape::Shape;
+    use crate::tensor::Tensor;
+    let d = AttentionDims {
+        n: 2,
+        t: 3,
+        f: 4,
+        a: 5,
+    };
+    let case = Case::<f64>::new(31, d);
+    let t = |shape: Shape, v: &[f64]| Tensor::from_vec(shape, v.to_vec()).unwrap();
+    let h = t(Shape::d3(2, 3, 4), &case.h);
+    let w = t(Shape::d2(5, 4), &case.w);
+    let b = t(Shape::d1(5), &case.b);
+    let v = t(Shape::d1(5), &case.v);
+    let (ctx, saved) = attention_pool(&h, &w, &b, &v).unwrap();
+    let want = attention_forward_naive(d, &case.h, &case.weights());
+    assert_close(ctx.data(), &want.context, 1e-12, 1e-12, "tensor context");
+    let dctx = t(Shape::d2(2, 4), &random::<f64>(&mut Rng::new(32), 8));
+    let g = attention_pool_backward(&h, &w, &b, &v, &saved, &dctx).unwrap();
+    let mut want_g = Grads::<f64>::zeros(d);
+    attention_backward_naive(
+        d,
+        &case.h,
+        &case.weights(),
+        &want,
+        dctx.data(),
+        want_g.view(),
+    );
+    assert_close(g.dh.data(), &want_g.dh, 1e-12, 1e-12, "tensor dh");
+    assert_close(g.dv.data(), &want_g.dv, 1e-12, 1e-12, "tensor dv");
+
+    let msg = |r: crate::Result<(Tensor<f64>, AttentionSaved<f64>)>| r.unwrap_err().to_string();
+    let bad_w = Tensor::<f64>::zeros(Shape::d2(5, 3));
+    assert!(msg(attention_pool(&h, &bad_w, &b, &v)).contains("weight expects 3"));
+    let bad_v = Tensor::<f64>::zeros(Shape::d1(4));
+    assert!(msg(attention_pool(&h, &w, &b, &bad_v)).contains("v must be [5]"));
+    let flat = Tensor::<f64>::zeros(Shape::d2(6, 4));
+    assert!(msg(attention_pool(&flat, &w, &b, &v)).contains("N, T, F"));
+    let bad_d = Tensor::<f64>::zeros(Shape::d2(2, 5));
+    let err = attention_pool_backward(&h, &w, &b, &v, &saved, &bad_d).unwrap_err();
+    assert!(err.to_string().contains("d_context"), "{err}");
+}

@@ -51,8 +51,10 @@ use crate::real::Real;
 
 pub mod naive;
 pub mod sequence;
+mod tensor_layer;
 pub use naive::*;
 pub use sequence::*;
+pub use tensor_layer::*;
 
 #[cfg(test)]
 mod tests;

@@ -465,3 +465,78 @@ fn lstm_sequence_bit_identical_across_threads() {
         assert_eq!(bits(a), bits(b));
     }
 }
+
+/// The tensor layer matches the kernels (h_n, c_n are the last steps) and names the wrong
+/// tensor in its errors.
+#[test]
+fn lstm_tensor_layer_and_errors() {
+    use crate::shape::Shape;
+    use crate::tensor::Tensor;
+    let (n, f, h, steps) = (2, 3, 4, 5);
+    let case = Case::<f64>::new(61, n, f, h, steps);
+    let t = |shape: Shape, v: &[f64]| Tensor::from_vec(shape, v.to_vec()).unwrap();
+    let x = t(Shape::d3(n, steps, f), &case.x);
+    let h0 = t(Shape::d2(n, h), &case.h0);
+    let c0 = t(Shape::d2(n, h), &case.c0);
+    let w_ih = t(Shape::d2(4 * h, f), &case.w_ih);
+    let w_hh = t(Shape::d2(4 * h, h), &case.w_hh);
+    let b_ih = t(Shape::d1(4 * h), &case.b_ih);
+    let b_hh = t(Shape::d1(4 * h), &case.b_hh);
+    let w = LstmTensors {
+        w_ih: &w_ih,
+        w_hh: &w_hh,
+        b_ih: &b_ih,
+        b_hh: &b_hh,
+    };
+    let out = lstm(&x, Some((&h0, &c0)), w).unwrap();
+    let want = lstm_forward_sequence_naive(case.d, steps, case.seq(), &case.w());
+    assert_close(out.output.data(), &want.h, 1e-12, 1e-12, "output");
+    let last = naive::gather_step(&want.h, n, steps, steps - 1, h);
+    assert_close(out.h_n.data(), &last, 1e-12, 1e-12, "h_n");
+    let last_c = naive::gather_step(&want.c, n, steps, steps - 1, h);
+    assert_close(out.c_n.data(), &last_c, 1e-12, 1e-12, "c_n");
+    let dout = t(
+        Shape::d3(n, steps, h),
+        &random::<f64>(&mut Rng::new(62), n * steps * h),
+    );
+    let g = lstm_backward(&x, Some((&h0, &c0)), w, &out.saved, &dout).unwrap();
+    let mut want_g = Grads::<f64> {
+        dx: vec![0.0; n * steps * f],
+        dh0: vec![0.0; n * h],
+        dc0: vec![0.0; n * h],
+        dw_ih: vec![0.0; 4 * h * f],
+        dw_hh: vec![0.0; 4 * h * h],
+        db: vec![0.0; 4 * h],
+    };
+    lstm_backward_sequence_naive(
+        case.d,
+        steps,
+        case.seq(),
+        &case.w(),
+        &want,
+        dout.data(),
+        want_g.seq(),
+    );
+    assert_close(g.dx.data(), &want_g.dx, 1e-12, 1e-12, "dx");
+    assert_close(g.dw_hh.data(), &want_g.dw_hh, 1e-12, 1e-12, "dw_hh");
+    assert_close(g.db.data(), &want_g.db, 1e-12, 1e-12, "db");
+    // Zero initial state when None.
+    let zero = Tensor::<f64>::zeros(Shape::d2(n, h));
+    let a = lstm(&x, None, w).unwrap();
+    let b = lstm(&x, Some((&zero, &zero)), w).unwrap();
+    assert_eq!(a.output.data(), b.output.data());
+
+    let err = |r: crate::Result<LstmOutput<f64>>| r.unwrap_err().to_string();
+    let bad_x = Tensor::<f64>::zeros(Shape::d3(n, steps, f + 1));
+    assert!(err(lstm(&bad_x, None, w)).contains("weight_ih expects 3"));
+    let bad_hh = Tensor::<f64>::zeros(Shape::d2(4 * h, h + 1));
+    let w_bad = LstmTensors { w_hh: &bad_hh, ..w };
+    assert!(err(lstm(&x, None, w_bad)).contains("weight_hh must be [16, 4]"));
+    let odd = Tensor::<f64>::zeros(Shape::d2(6, f));
+    let w_odd = LstmTensors { w_ih: &odd, ..w };
+    assert!(err(lstm(&x, None, w_odd)).contains("weight_ih rows"));
+    let bad_h0 = Tensor::<f64>::zeros(Shape::d2(n + 1, h));
+    assert!(err(lstm(&x, Some((&bad_h0, &c0)), w)).contains("h0 must be [N, H]"));
+    let flat = Tensor::<f64>::zeros(Shape::d2(n, f));
+    assert!(err(lstm(&flat, None, w)).contains("N, T, F"));
+}
