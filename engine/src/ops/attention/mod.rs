@@ -36,6 +36,8 @@
 //! (tanh, scores, softmax, weighted sum) uses the [`Real`] vector primitives (`vec_tanh`,
 //! `vec_dot`, `vec_exp`, `vec_axpy`: AVX2/NEON in f32), samples spread over rayon above
 //! [`crate::parallel::GRAIN`].
+//!
+//! Tensor level: [`attention_pool`] / [`attention_pool_backward`] validate every shape.
 
 use rayon::prelude::*;
 

@@ -42,6 +42,12 @@
 //! AVX2/NEON in f32), rows spread over rayon above [`GRAIN`]. Weight gradients are single GEMMs
 //! over the whole batch, so they are deterministic at any thread count. The sequence helpers
 //! ([`sequence`]) also do the input projection of all time steps as one GEMM.
+//!
+//! # API levels
+//! - slices: [`lstm_cell_forward`] / [`lstm_cell_backward`] (one step),
+//!   [`lstm_forward_sequence`] / [`lstm_backward_sequence`] (NTF, all steps), and the `_naive`
+//!   twins of each;
+//! - tensors: [`lstm`] / [`lstm_backward`], which validate every shape and return named errors.
 
 use rayon::prelude::*;
 
