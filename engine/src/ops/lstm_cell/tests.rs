@@ -540,3 +540,123 @@ fn lstm_tensor_layer_and_errors() {
     let flat = Tensor::<f64>::zeros(Shape::d2(n, f));
     assert!(err(lstm(&flat, None, w)).contains("N, T, F"));
 }
+
+/// The fused cell matches the cell composed from the engine's separate ops (matmul with a
+/// transposed weight, sigmoid/tanh and their backward kernels, elementwise products), in value
+/// and in every gradient (DESIGN.md §2.6 point 5: composition is a free second reference).
+#[test]
+fn lstm_cell_fused_matches_composed_ops() {
+    use crate::ops::activation::{sigmoid_backward, sigmoid_forward, tanh_backward, tanh_forward};
+    use crate::ops::matmul::{
+        MatmulDims, MatmulParams, matmul_backward_a, matmul_backward_b, matmul_forward,
+    };
+    let (n, f, h) = (5, 6, 7);
+    let case = Case::<f64>::new(77, n, f, h, 1);
+    let mut rng = Rng::new(78);
+    let r: Vec<f64> = random(&mut rng, n * h);
+    let q: Vec<f64> = random(&mut rng, n * h);
+    let g4 = 4 * h;
+    let tb = MatmulParams {
+        trans_a: false,
+        trans_b: true,
+    };
+    let dims = |k| MatmulDims {
+        batch: 1,
+        m: n,
+        k,
+        n: g4,
+        b_batched: false,
+    };
+    // a = x·W_ihᵀ + h·W_hhᵀ + b_ih + b_hh
+    let mut a = vec![0.0; n * g4];
+    let mut a2 = vec![0.0; n * g4];
+    matmul_forward(&case.x, &case.w_ih, &mut a, dims(f), tb);
+    matmul_forward(&case.h0, &case.w_hh, &mut a2, dims(h), tb);
+    for s in 0..n {
+        for j in 0..g4 {
+            a[s * g4 + j] += a2[s * g4 + j] + case.b_ih[j] + case.b_hh[j];
+        }
+    }
+    // Gate blocks as separate [N, H] tensors, each through its activation.
+    let block = |src: &[f64], b: usize| -> Vec<f64> {
+        (0..n)
+            .flat_map(|s| src[s * g4 + b * h..s * g4 + (b + 1) * h].to_vec())
+            .collect()
+    };
+    let act = |b: usize| {
+        let pre = block(&a, b);
+        let mut y = vec![0.0; n * h];
+        if b == 2 {
+            tanh_forward(&pre, &mut y);
+        } else {
+            sigmoid_forward(&pre, &mut y);
+        }
+        y
+    };
+    let (i, fg, g, o) = (act(0), act(1), act(2), act(3));
+    let mul = |u: &[f64], v: &[f64]| -> Vec<f64> { u.iter().zip(v).map(|(a, b)| a * b).collect() };
+    let c: Vec<f64> = mul(&fg, &case.c0)
+        .iter()
+        .zip(mul(&i, &g))
+        .map(|(a, b)| a + b)
+        .collect();
+    let mut tc = vec![0.0; n * h];
+    tanh_forward(&c, &mut tc);
+    let hout = mul(&o, &tc);
+    let fused = lstm_cell_forward(case.d, case.cell(), &case.w());
+    assert_close(&fused.h, &hout, 1e-14, 1e-12, "composed h");
+    assert_close(&fused.c, &c, 1e-14, 1e-12, "composed c");
+
+    // Backward of Σ r⊙h + Σ q⊙c through the same ops.
+    let mut dc = q.clone();
+    tanh_backward(&tc, &mul(&r, &o), &mut dc); // dc += r⊙o⊙(1 − tc²)
+    let d_pre = |y: &[f64], dy: &[f64], tanh: bool| {
+        let mut dx = vec![0.0; n * h];
+        if tanh {
+            tanh_backward(y, dy, &mut dx);
+        } else {
+            sigmoid_backward(y, dy, &mut dx);
+        }
+        dx
+    };
+    let blocks = [
+        d_pre(&i, &mul(&dc, &g), false),
+        d_pre(&fg, &mul(&dc, &case.c0), false),
+        d_pre(&g, &mul(&dc, &i), true),
+        d_pre(&o, &mul(&r, &tc), false),
+    ];
+    let mut da = vec![0.0; n * g4];
+    for (b, blk) in blocks.iter().enumerate() {
+        for s in 0..n {
+            da[s * g4 + b * h..s * g4 + (b + 1) * h].copy_from_slice(&blk[s * h..(s + 1) * h]);
+        }
+    }
+    let mut want = Grads::<f64> {
+        dx: vec![0.0; n * f],
+        dh0: vec![0.0; n * h],
+        dc0: mul(&dc, &fg),
+        dw_ih: vec![0.0; g4 * f],
+        dw_hh: vec![0.0; g4 * h],
+        db: vec![0.0; g4],
+    };
+    matmul_backward_a(&da, &case.w_ih, &mut want.dx, dims(f), tb);
+    matmul_backward_a(&da, &case.w_hh, &mut want.dh0, dims(h), tb);
+    matmul_backward_b(&case.x, &da, &mut want.dw_ih, dims(f), tb);
+    matmul_backward_b(&case.h0, &da, &mut want.dw_hh, dims(h), tb);
+    for s in 0..n {
+        for j in 0..g4 {
+            want.db[j] += da[s * g4 + j];
+        }
+    }
+    let mut got = Grads::<f64> {
+        dx: vec![0.0; n * f],
+        dh0: vec![0.0; n * h],
+        dc0: vec![0.0; n * h],
+        dw_ih: vec![0.0; g4 * f],
+        dw_hh: vec![0.0; g4 * h],
+        db: vec![0.0; g4],
+    };
+    let got_da = lstm_cell_backward(case.d, case.cell(), &case.w(), &fused, &r, &q, got.cell());
+    assert_close(&got_da, &da, 1e-14, 1e-12, "composed dgates");
+    got.assert_close(&want, 1e-14, 1e-12, "composed");
+}
