@@ -15,17 +15,21 @@
 //! | max/avg pool 2D | `ops/pool2d/` | `autograd/src/ops/pool2d.rs` |
 //! | nearest/linear upsampling | `ops/upsample1d/` | `autograd/src/ops/upsample1d.rs` |
 //! | batch norm (1D/2D, train/eval), layer norm | `ops/norm/` | `autograd/src/ops/norm.rs` |
+//! | LSTM cell (one step) and LSTM sequence (NTF) | `ops/lstm_cell/` | autograd rule: next (models issue) |
+//! | additive temporal attention pooling (NTF → NF) | `ops/attention/` | autograd rule: next (models issue) |
 //!
 //! Each engine entry holds the `_naive` twin (the specification), the fast kernels, the
 //! accumulating backward kernels, the Tensor-level functions that validate their inputs, and the
 //! tests of fast against naive. The autograd file of the same name records the op on the tape.
 
 pub mod activation;
+pub mod attention;
 pub mod conv1d;
 pub mod conv2d;
 pub mod conv_transpose1d;
 pub mod dropout;
 pub mod elementwise;
+pub mod lstm_cell;
 pub mod matmul;
 pub mod norm;
 pub mod pool1d;
