@@ -226,6 +226,11 @@ pub const AWKWARD_CONV_CASES: &[ConvCase] = &[
     ConvCase::new("padding K-1", [2, 3, 4, 10, 5], [1, 4, 1]),
     ConvCase::new("padding > K-1", [1, 2, 3, 9, 3], [1, 3, 1]),
     ConvCase::new("K 1 pointwise", [2, 5, 7, 33, 1], [1, 0, 1]),
+    ConvCase::new(
+        "long kernel K 40 (full 16-tap runs)",
+        [2, 3, 5, 120, 40],
+        [1, 19, 1],
+    ),
     ConvCase::new("K 1 stride 2 padding 1", [2, 3, 4, 9, 1], [2, 1, 1]),
     ConvCase::new(
         "above the grain, C_in·K > KC, L > 256",
