@@ -244,4 +244,16 @@ pub const AWKWARD_CONV_CASES: &[ConvCase] = &[
         [40, 1, 32, 187, 5],
         [1, 2, 1],
     ),
+    // The weight gradient cuts time into chunks of 1024 outputs for batches of ≤ 4 samples,
+    // and must not cut (nor drop) time for larger batches.
+    ConvCase::new(
+        "above the grain, batch 1, L_out > 2048 (time chunks)",
+        [1, 16, 16, 2600, 5],
+        [1, 2, 1],
+    ),
+    ConvCase::new(
+        "above the grain, batch 6, L_out > 1024",
+        [6, 8, 8, 1300, 5],
+        [1, 2, 1],
+    ),
 ];

@@ -29,6 +29,9 @@ use crate::simd::{MR, NR};
 const MIN_RUN: usize = 8;
 /// Time block of the weight-gradient GEMM (its reduction runs over output positions).
 const KT: usize = 256;
+/// Output positions per work item of the weight gradient's batch-and-time reduction (a multiple
+/// of [`KT`], so the GEMM blocks inside an item are the same as without the cut).
+const TIME_CHUNK: usize = 4 * KT;
 
 /// Weight-gradient B panel: `b[tt·NR + jj] = cols[p0 + jj, t0 + tt]` for `tt < kt`, `jj <
 /// taps.len()`, zero elsewhere (the transpose of a slab of `cols`). Neighbouring taps whose
@@ -84,16 +87,23 @@ fn pack_b_cols_t<T: Real>(g: &Geom, x_n: &[T], taps: &[Tap], t0: usize, kt: usiz
     }
 }
 
-/// One sample, weight-gradient rows `dw_rows` (the same rows of `dy_rows`):
-/// `dw_rows += dy_rows · cols_nᵀ`.
-fn weight_rows<T: Real>(g: &Geom, taps: &[Tap], x_n: &[T], dy_rows: &[T], dw_rows: &mut [T]) {
+/// One sample, weight-gradient rows `dw_rows` (the same rows of `dy_rows`), output positions
+/// `times` only: `dw_rows += dy_rows[:, times] · cols_n[:, times]ᵀ`.
+fn weight_rows<T: Real>(
+    g: &Geom,
+    taps: &[Tap],
+    x_n: &[T],
+    dy_rows: &[T],
+    dw_rows: &mut [T],
+    times: std::ops::Range<usize>,
+) {
     let (kdim, l_out) = (g.kdim(), g.l_out);
     let rows = dy_rows.len() / l_out;
     with_scratch::<T, _>(panels(rows) * KT * MR, |a| {
         with_scratch::<T, _>(KT * NR, |bbuf| {
             with_scratch::<T, _>(MR * NR, |tile| {
-                for t0 in (0..l_out).step_by(KT) {
-                    let kt = KT.min(l_out - t0);
+                for t0 in times.clone().step_by(KT) {
+                    let kt = KT.min(times.end - t0);
                     // A = this time block of dY in MR-row panels: a[(panel·kt + tt)·MR + i] =
                     // dY[panel·MR + i, t0 + tt]; rows past `rows` are zero. Packing per block
                     // keeps it in L2 however long the signal is.
@@ -140,17 +150,25 @@ fn weight_rows<T: Real>(g: &Geom, taps: &[Tap], x_n: &[T], dy_rows: &[T], dw_row
 /// micro-kernel tile (C_in·K < NR, the first layer): `dw[o, p] += ⟨dY[o, lo..hi], x[off + lo..]⟩`
 /// over the valid output range of tap `p`. Stride 1 only (the input slice must be contiguous).
 /// No packing at all, which is what dominates when C_in·K is this small.
-fn weight_dots<T: Real>(g: &Geom, taps: &[Tap], x_n: &[T], dy_rows: &[T], dw_rows: &mut [T]) {
+fn weight_dots<T: Real>(
+    g: &Geom,
+    taps: &[Tap],
+    x_n: &[T],
+    dy_rows: &[T],
+    dw_rows: &mut [T],
+    times: std::ops::Range<usize>,
+) {
     let (kdim, l_out) = (g.kdim(), g.l_out);
     for (dy_o, dw_o) in dy_rows
         .chunks_exact(l_out)
         .zip(dw_rows.chunks_exact_mut(kdim))
     {
         for (d, tap) in dw_o.iter_mut().zip(taps) {
-            if tap.hi > tap.lo {
-                let start = (tap.off + tap.lo as isize) as usize;
-                let xs = &x_n[start..start + (tap.hi - tap.lo)];
-                *d += T::vec_dot(&dy_o[tap.lo..tap.hi], xs);
+            let (lo, hi) = (tap.lo.max(times.start), tap.hi.min(times.end));
+            if hi > lo {
+                let start = (tap.off + lo as isize) as usize;
+                let xs = &x_n[start..start + (hi - lo)];
+                *d += T::vec_dot(&dy_o[lo..hi], xs);
             }
         }
     }
@@ -158,20 +176,36 @@ fn weight_dots<T: Real>(g: &Geom, taps: &[Tap], x_n: &[T], dy_rows: &[T], dw_row
 
 /// Weight gradient, accumulating: `dw += Σ_n dY_n·cols_nᵀ`.
 ///
-/// Samples are grouped in fixed blocks of [`SAMPLE_BLOCK`]; each block owns a partial `dW`
-/// (split further into row blocks across threads when there are few sample blocks), and the
-/// partials are added to `dw` in block order, so the bits do not depend on the thread count.
+/// The reduction runs over samples *and* time, so it is cut into fixed work items: blocks of
+/// [`SAMPLE_BLOCK`] samples × (for a batch of at most one block) chunks of [`TIME_CHUNK`]
+/// output positions. Each item owns a partial
+/// `dW`, and the partials are added to `dw` in item order. The cut depends only on the shape,
+/// never on the thread count, so the bits are the same at any thread count. Cutting time too
+/// matters for a batch of one long signal (S7: N = 1, L = 4096): it gives the second core a
+/// quarter of the signal instead of a duplicate of every im2col panel (which is what splitting
+/// the rows of `dW` would cost; that split is kept only for shapes with fewer items than threads).
 pub(crate) fn backward_weight<T: Real>(g: &Geom, x: &[T], dy: &[T], dw: &mut [T]) {
     let (x_len, y_len, w_len) = (g.c_in * g.l_in, g.c_out * g.l_out, g.c_out * g.kdim());
     let taps = plan_taps(g);
     let taps = &taps[..];
-    let n_blocks = g.n.div_ceil(SAMPLE_BLOCK);
+    // Time is cut only when the batch fits in one sample block: with two or more blocks the
+    // samples already feed two cores, and the extra partials measured slower (S6: 14 → 18 ms
+    // at 1 thread). The rule looks at the shape only, so it cannot make results thread-dependent.
+    let chunk_len = if g.n <= SAMPLE_BLOCK {
+        TIME_CHUNK
+    } else {
+        g.l_out.max(1)
+    };
+    let t_chunks = g.l_out.div_ceil(chunk_len);
+    let n_items = g.n.div_ceil(SAMPLE_BLOCK) * t_chunks;
     let dots = g.stride == 1 && g.kdim() < NR;
     let threads = parallel::current_threads();
     let serial = threads == 1 || g.macs() < super::PARALLEL_MIN_MACS;
-    let per_block = panels(g.c_out).div_ceil(row_blocks(n_blocks, g.c_out, threads));
+    let per_block = panels(g.c_out).div_ceil(row_blocks(n_items, g.c_out, threads));
     let rows_chunk = per_block * MR;
-    let block_job = |blk: usize, partial: &mut [T]| {
+    let item_job = |item: usize, partial: &mut [T]| {
+        let (blk, tc) = (item / t_chunks, item % t_chunks);
+        let times = tc * chunk_len..((tc + 1) * chunk_len).min(g.l_out);
         let rows_job = |ri: usize, dw_rows: &mut [T]| {
             let r0 = ri * rows_chunk;
             let rows = dw_rows.len() / g.kdim();
@@ -179,13 +213,13 @@ pub(crate) fn backward_weight<T: Real>(g: &Geom, x: &[T], dy: &[T], dw: &mut [T]
                 let dy_rows = &dy[n * y_len + r0 * g.l_out..][..rows * g.l_out];
                 let x_n = &x[n * x_len..][..x_len];
                 if dots {
-                    weight_dots(g, taps, x_n, dy_rows, dw_rows);
+                    weight_dots(g, taps, x_n, dy_rows, dw_rows, times.clone());
                 } else {
-                    weight_rows(g, taps, x_n, dy_rows, dw_rows);
+                    weight_rows(g, taps, x_n, dy_rows, dw_rows, times.clone());
                 }
             }
         };
-        if serial {
+        if serial || n_items >= threads {
             rows_job(0, partial);
         } else {
             partial
@@ -194,17 +228,17 @@ pub(crate) fn backward_weight<T: Real>(g: &Geom, x: &[T], dy: &[T], dw: &mut [T]
                 .for_each(|(ri, rows)| rows_job(ri, rows));
         }
     };
-    with_scratch::<T, _>(n_blocks * w_len, |partials| {
+    with_scratch::<T, _>(n_items * w_len, |partials| {
         if serial {
             partials
                 .chunks_exact_mut(w_len)
                 .enumerate()
-                .for_each(|(blk, p)| block_job(blk, p));
+                .for_each(|(item, p)| item_job(item, p));
         } else {
             partials
                 .par_chunks_exact_mut(w_len)
                 .enumerate()
-                .for_each(|(blk, p)| block_job(blk, p));
+                .for_each(|(item, p)| item_job(item, p));
         }
         for p in partials.chunks_exact(w_len) {
             dw.iter_mut().zip(p).for_each(|(d, &v)| *d += v);
