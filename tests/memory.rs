@@ -2,55 +2,19 @@
 //! shows no growth of live heap bytes over 1 000 training steps of the two-conv network, and
 //! each tape is consumed by `backward`.
 //!
-//! This file is the one place outside the engine with `unsafe`: a `GlobalAlloc` must be an
-//! `unsafe impl`. It only forwards to the system allocator and counts bytes.
+//! The allocator is the engine's `simd::counting_alloc` (the engine is where `unsafe` lives);
+//! installing it is a safe declaration.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 #[path = "two_conv.rs"]
 mod two_conv;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
-
 use ecgrad_autograd::optim::{Adam, AdamConfig};
-
-/// Forwards to `System` and keeps the number of live heap bytes.
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-#[allow(unsafe_code)]
-// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-// GlobalAlloc contract; the counter updates have no effect on the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's (non-zero size layout).
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: ptr was allocated by System with this layout (through alloc above).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: ptr/layout come from this allocator; new_size is the caller's, unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use ecgrad_engine::simd::counting_alloc::{CountingAllocator, live_bytes};
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 #[test]
 fn no_growth_of_live_allocations_over_1000_steps() {
@@ -71,7 +35,7 @@ fn no_growth_of_live_allocations_over_1000_steps() {
                 two_conv::step(&mut store, &mut opt, &x, &y).expect("training step");
             assert!(loss.is_finite(), "step {step}: loss {loss}");
             assert!(tape_len > 10, "the forward pass recorded {tape_len} nodes");
-            live_after.push(LIVE_BYTES.load(Ordering::Relaxed));
+            live_after.push(live_bytes());
         }
         // After warm-up (optimizer state, scratch buffers, thread-locals) the live heap must be
         // flat: compare step 100 with step 999.

@@ -30,6 +30,9 @@
 
 mod detect;
 pub mod scalar;
+
+#[cfg(feature = "testing")]
+pub mod counting_alloc;
 pub mod vmath;
 
 #[cfg(target_arch = "x86_64")]

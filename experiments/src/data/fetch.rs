@@ -139,8 +139,9 @@ impl FetchReport {
     }
 }
 
-/// Parses a `sha256sum`-style list into (hex digest, relative path) pairs, rejecting unsafe
-/// paths. Blank lines are skipped; a `*` binary marker before the path is accepted.
+/// Parses a `sha256sum`-style list into (hex digest, relative path) pairs, rejecting paths
+/// that could escape the destination (absolute, `..`). Blank lines are skipped; a `*` binary
+/// marker before the path is accepted.
 ///
 /// # Errors
 /// A malformed line (not 64 hex digits, missing path) or an absolute / `..` path, naming the
@@ -168,7 +169,7 @@ pub fn parse_sha256sums(text: &str) -> Result<Vec<(String, String)>> {
             || !p.components().all(|c| matches!(c, Component::Normal(_)))
         {
             bail!(
-                "SHA256SUMS.txt line {}: unsafe or empty path {path:?}",
+                "SHA256SUMS.txt line {}: path {path:?} is empty or escapes the destination",
                 i + 1
             );
         }
