@@ -77,5 +77,25 @@ pub enum Error {
     Isa(String),
 }
 
+impl Error {
+    /// A [`Error::ShapeMismatch`] from `(name, shape)` pairs, for ops that check several
+    /// arguments against each other.
+    pub fn shape_mismatch(
+        op: &'static str,
+        detail: String,
+        lhs: (&'static str, Shape),
+        rhs: (&'static str, Shape),
+    ) -> Error {
+        Error::ShapeMismatch {
+            op,
+            detail,
+            lhs_name: lhs.0,
+            lhs: lhs.1,
+            rhs_name: rhs.0,
+            rhs: rhs.1,
+        }
+    }
+}
+
 /// Shorthand used throughout the engine.
 pub type Result<T> = std::result::Result<T, Error>;

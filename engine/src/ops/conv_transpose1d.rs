@@ -335,16 +335,9 @@ pub fn conv_transpose1d_with<T: Real>(
     Ok(y)
 }
 
-/// The gradients of a transposed convolution; `None` where not requested.
-#[derive(Clone, Debug)]
-pub struct ConvTranspose1dGrads<T: Real> {
-    /// `dx`, shaped like the input.
-    pub dx: Option<Tensor<T>>,
-    /// `dw`, shaped like the weight `[C_in, C_out, K]`.
-    pub dw: Option<Tensor<T>>,
-    /// `db` `[C_out]`.
-    pub db: Option<Tensor<T>>,
-}
+/// The gradients of a transposed convolution; `None` where not requested. The same three
+/// gradients as a convolution's, with `dw` shaped like this op's weight `[C_in, C_out, K]`.
+pub type ConvTranspose1dGrads<T> = super::conv1d::Conv1dGrads<T>;
 
 /// Gradients of [`conv_transpose1d`] given the upstream gradient `dy [N, C_out, L_out]`.
 ///

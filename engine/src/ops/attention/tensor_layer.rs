@@ -23,14 +23,7 @@ pub struct AttentionGradients<T: Real> {
 }
 
 fn mismatch(detail: String, lhs: (&'static str, Shape), rhs: (&'static str, Shape)) -> Error {
-    Error::ShapeMismatch {
-        op: "attention_pool",
-        detail,
-        lhs_name: lhs.0,
-        lhs: lhs.1,
-        rhs_name: rhs.0,
-        rhs: rhs.1,
-    }
+    Error::shape_mismatch("attention_pool", detail, lhs, rhs)
 }
 
 fn validate<T: Real>(

@@ -54,14 +54,7 @@ pub struct LstmGradients<T: Real> {
 }
 
 fn mismatch(detail: String, lhs: (&'static str, Shape), rhs: (&'static str, Shape)) -> Error {
-    Error::ShapeMismatch {
-        op: "lstm",
-        detail,
-        lhs_name: lhs.0,
-        lhs: lhs.1,
-        rhs_name: rhs.0,
-        rhs: rhs.1,
-    }
+    Error::shape_mismatch("lstm", detail, lhs, rhs)
 }
 
 /// Checks every shape; returns the dims and the step count.
