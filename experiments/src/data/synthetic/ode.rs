@@ -410,7 +410,7 @@ pub fn generate(cfg: &SynthConfig) -> Result<SyntheticRecord, Error> {
         beats,
         gain_mv,
         source: format!(
-            "synthetic ECGSYN (McSharry et al. 2003) at {} Hz, {} beats, {} ± {} bpm, seed {}",
+            "synthetic ECGSYN (McSharry et al. 2003) at {} Hz, {} beats, {:.1} ± {:.1} bpm, seed {}",
             cfg.fs, cfg.n_beats, cfg.rr.hr_mean, cfg.rr.hr_std, cfg.seed
         ),
     })
