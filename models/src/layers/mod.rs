@@ -3,13 +3,21 @@
 //! The catalogue with what exists and what comes next is in the crate docs.
 
 pub mod activation;
+pub mod batchnorm;
+pub mod conv1d;
+pub mod dropout;
 pub mod linear;
 pub mod lstm;
+pub mod pool;
 pub mod sequential;
 pub mod shape;
 
-pub use activation::{Relu, Tanh};
+pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Tanh};
+pub use batchnorm::{BatchNorm1d, BatchNorm2d};
+pub use conv1d::Conv1d;
+pub use dropout::Dropout;
 pub use linear::Linear;
 pub use lstm::{Lstm, LstmOutput, LstmWeights};
+pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, MaxPool1d, MaxPool2d};
 pub use sequential::Sequential;
 pub use shape::{Flatten, NclToNtf, NtfToNcl};
