@@ -1,5 +1,16 @@
-//! The networks of the papers, and what combines them. Only the ensembles exist so far: they
-//! are pure functions over probability tensors and need no layer; the networks (`BeatCnn`,
-//! `CnnLstm`, …) wait for the conv, pooling, batch-norm and LSTM layers (see the crate docs).
+//! The networks of the papers, and what combines them: each network is a file with PyTorch's
+//! parameter names (so weights move both ways), and the ensembles are pure functions over
+//! probability tensors.
+//!
+//! - [`BeatCnn`] (`cnn_classifier.rs`): the reference beat classifier of `PERFORMANCE.md`, with
+//!   its convolutional front end [`BeatCnnFeatures`] reusable on its own;
+//! - [`ensemble`]: soft/weighted average, majority vote, Top2-Weighted.
+//!
+//! Networks write their forward pass once over a private `Stages` helper (`stage.rs`), which
+//! gives both `forward` and `trace` (summaries, Grad-CAM by layer path).
 
+pub mod cnn_classifier;
 pub mod ensemble;
+pub(crate) mod stage;
+
+pub use cnn_classifier::{BeatCnn, BeatCnnFeatures};
