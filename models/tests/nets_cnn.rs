@@ -72,6 +72,17 @@ fn overfit(
     (first, last, max_steps)
 }
 
+/// Training-mode forwards on a no_grad tape: the weights stay, the running statistics converge
+/// to the batch's (geometrically, factor 1 − momentum per pass), so evaluation mode then sees
+/// what training saw. Needed when a net overfits in fewer steps than the running averages need.
+fn settle_running_stats(model: &dyn Module, x: &Tensor<f32>, passes: usize) {
+    for _ in 0..passes {
+        let mut tape = Tape::no_grad();
+        let xv = tape.input(x.clone());
+        model.forward(&mut tape, &xv).unwrap();
+    }
+}
+
 fn eval_logits(model: &mut dyn Module, x: &Tensor<f32>) -> Tensor<f32> {
     model.set_training(false);
     let mut tape = Tape::no_grad();
@@ -208,4 +219,93 @@ fn beat_cnn_checkpoint_round_trip_is_bit_identical() {
         .to_string();
     assert!(e.contains("fc2.weight"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------- ResNet1d
+
+#[test]
+fn resnet1d_names_shapes_and_overfit() {
+    use ecgrad_models::nets::{ResNet1d, ResNet1dConfig};
+    let mut m = ResNet1d::new(5, ResNet1dConfig::aami()).unwrap();
+    let shapes = module::named_shapes(&mut m);
+    let find = |n: &str| {
+        shapes
+            .iter()
+            .find(|(k, _)| k == n)
+            .unwrap_or_else(|| panic!("{n} missing"))
+            .1
+            .dims()
+            .to_vec()
+    };
+    assert_eq!(find("conv1.weight"), [32, 1, 7]);
+    assert_eq!(find("layer1.0.conv1.weight"), [32, 32, 5]);
+    assert_eq!(find("layer2.0.conv1.weight"), [64, 32, 5]);
+    assert_eq!(find("layer2.0.downsample.0.weight"), [64, 32, 1]);
+    assert_eq!(find("layer2.0.downsample.1.running_var"), [64]);
+    assert_eq!(
+        find("layer3.1.bn2.num_batches_tracked"),
+        Vec::<usize>::new()
+    );
+    assert_eq!(find("fc.weight"), [5, 128]);
+    assert!(
+        !shapes
+            .iter()
+            .any(|(k, _)| k.starts_with("layer1.0.downsample"))
+    );
+    assert!(
+        !shapes.iter().any(|(k, _)| k == "conv1.bias"),
+        "convs before BN have no bias"
+    );
+    assert_eq!(module::count_params(&mut m).total, 392_229);
+
+    let (x, y) = synthetic_beats(187, 4);
+    let mut tape = Tape::no_grad();
+    let xv = tape.input(x.clone());
+    let f = m.forward_features(&mut tape, &xv).unwrap();
+    assert_eq!(f.shape(), Shape::d3(8, 128, 47));
+    let s = module::summary(&mut m, Shape::d3(2, 1, 187)).unwrap();
+    assert!(s.contains("layer3.1.relu2"), "{s}");
+
+    let (first, last, steps) = overfit(&mut m, &x, &y, 1e-3, 0.02, 300);
+    println!("ResNet1d: loss {first} → {last} in {steps} steps");
+    assert!(last < 0.02, "loss {first} → {last} after {steps} steps");
+    settle_running_stats(&m, &x, 60);
+    assert_eq!(argmax_rows(&eval_logits(&mut m, &x)), y);
+    m.set_training(false);
+    let cam = gradcam::grad_cam(&m, &x, "layer3.1.relu2", 1).unwrap();
+    assert_eq!(cam.shape(), Shape::d2(8, 187));
+}
+
+#[test]
+fn residual_block_identity_and_projection() {
+    use ecgrad_models::layers::ResidualBlock1d;
+    let mut rng = Rng::stream(1, "init");
+    let same = ResidualBlock1d::new(4, 4, 3, 1, &mut rng).unwrap();
+    assert!(same.downsample.is_none());
+    let down = ResidualBlock1d::new(4, 8, 3, 2, &mut rng).unwrap();
+    assert!(down.downsample.is_some());
+    let strided = ResidualBlock1d::new(4, 4, 3, 2, &mut rng).unwrap();
+    assert!(
+        strided.downsample.is_some(),
+        "a stride alone needs a projection"
+    );
+    assert!(ResidualBlock1d::new(4, 4, 4, 1, &mut rng).is_err());
+    let mut tape = Tape::no_grad();
+    let x = tape.input(Tensor::full(Shape::d3(2, 4, 11), 0.5));
+    assert_eq!(
+        down.forward(&mut tape, &x).unwrap().shape(),
+        Shape::d3(2, 8, 6)
+    );
+    // With conv2's weights at zero, F(x) = β₂ = 0, so an identity block computes ReLU(x).
+    let mut zero = same.clone();
+    zero.conv2.weight.value = Tensor::zeros(zero.conv2.weight.value.shape());
+    let xs = Tensor::from_vec(
+        Shape::d3(1, 4, 3),
+        (0..12).map(|i| i as f32 - 5.5).collect(),
+    )
+    .unwrap();
+    let xv = tape.input(xs.clone());
+    let y = zero.forward(&mut tape, &xv).unwrap();
+    let want: Vec<f32> = xs.data().iter().map(|v| v.max(0.0)).collect();
+    assert_eq!(y.value().data(), &want[..]);
 }

@@ -9,6 +9,7 @@ pub mod dropout;
 pub mod linear;
 pub mod lstm;
 pub mod pool;
+pub mod residual;
 pub mod sequential;
 pub mod shape;
 
@@ -19,5 +20,6 @@ pub use dropout::Dropout;
 pub use linear::Linear;
 pub use lstm::{Lstm, LstmOutput, LstmWeights};
 pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, MaxPool1d, MaxPool2d};
+pub use residual::{Projection1d, ResidualBlock1d};
 pub use sequential::Sequential;
 pub use shape::{Flatten, NclToNtf, NtfToNcl};

@@ -4,6 +4,7 @@
 //!
 //! - [`BeatCnn`] (`cnn_classifier.rs`): the reference beat classifier of `PERFORMANCE.md`, with
 //!   its convolutional front end [`BeatCnnFeatures`] reusable on its own;
+//! - [`ResNet1d`] (`resnet1d.rs`): residual blocks with projection shortcuts, for seed 003;
 //! - [`ensemble`]: soft/weighted average, majority vote, Top2-Weighted.
 //!
 //! Networks write their forward pass once over a private `Stages` helper (`stage.rs`), which
@@ -11,6 +12,8 @@
 
 pub mod cnn_classifier;
 pub mod ensemble;
+pub mod resnet1d;
 pub(crate) mod stage;
 
 pub use cnn_classifier::{BeatCnn, BeatCnnFeatures};
+pub use resnet1d::{ResNet1d, ResNet1dConfig};
