@@ -66,7 +66,7 @@ impl ResidualBlock1d {
         stride: usize,
         rng: &mut Rng,
     ) -> Result<ResidualBlock1d> {
-        if kernel % 2 == 0 {
+        if kernel.is_multiple_of(2) {
             return Err(invalid(
                 "ResidualBlock1d",
                 "kernel",

@@ -106,7 +106,7 @@ impl ResNet1d {
                 "must be ≥ 1",
             ));
         }
-        if config.stem_kernel % 2 == 0 {
+        if config.stem_kernel.is_multiple_of(2) {
             return Err(invalid(
                 op,
                 "stem_kernel",
