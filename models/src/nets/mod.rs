@@ -5,15 +5,19 @@
 //! - [`BeatCnn`] (`cnn_classifier.rs`): the reference beat classifier of `PERFORMANCE.md`, with
 //!   its convolutional front end [`BeatCnnFeatures`] reusable on its own;
 //! - [`ResNet1d`] (`resnet1d.rs`): residual blocks with projection shortcuts, for seed 003;
+//! - [`Cnn2d`] (`cnn2d.rs`): seed 000's 2D block stacked (plain or residual) with a replaceable
+//!   head and a frozen-backbone mode, for transfer learning;
 //! - [`ensemble`]: soft/weighted average, majority vote, Top2-Weighted.
 //!
 //! Networks write their forward pass once over a private `Stages` helper (`stage.rs`), which
 //! gives both `forward` and `trace` (summaries, Grad-CAM by layer path).
 
+pub mod cnn2d;
 pub mod cnn_classifier;
 pub mod ensemble;
 pub mod resnet1d;
 pub(crate) mod stage;
 
 pub use cnn_classifier::{BeatCnn, BeatCnnFeatures};
+pub use cnn2d::{Cnn2d, Cnn2dBackbone, Cnn2dConfig, ConvBlock2d};
 pub use resnet1d::{ResNet1d, ResNet1dConfig};
