@@ -80,7 +80,7 @@ fn sequence_matches_naive<T: Real>() {
                     let dc_n: Vec<T> = random(&mut rng, n * h);
                     let up = LstmSeqUpstream {
                         dh: &dh,
-                        dc_n: (idx % 2 == 0).then_some(&dc_n[..]),
+                        dc_n: idx.is_multiple_of(2).then_some(&dc_n[..]),
                     };
                     let init = Grads::<T>::new(&mut rng, d, steps);
                     let want = lstm_forward_sequence_naive(d, steps, case.seq(), &case.w());
