@@ -3,6 +3,7 @@
 //! The catalogue with what exists and what comes next is in the crate docs.
 
 pub mod activation;
+pub mod attention;
 pub mod batchnorm;
 pub mod conv1d;
 pub mod conv2d;
@@ -15,6 +16,7 @@ pub mod sequential;
 pub mod shape;
 
 pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Tanh};
+pub use attention::TemporalAttention;
 pub use batchnorm::{BatchNorm1d, BatchNorm2d};
 pub use conv1d::Conv1d;
 pub use conv2d::Conv2d;
