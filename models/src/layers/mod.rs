@@ -3,13 +3,17 @@
 //! The catalogue with what exists and what comes next is in the crate docs.
 
 pub mod activation;
+pub mod coordconv;
 pub mod linear;
 pub mod lstm;
 pub mod sequential;
 pub mod shape;
+pub mod upsample;
 
 pub use activation::{Relu, Tanh};
+pub use coordconv::{ConvPadding, CoordConv1d};
 pub use linear::Linear;
 pub use lstm::{Lstm, LstmOutput, LstmWeights};
 pub use sequential::Sequential;
 pub use shape::{Flatten, NclToNtf, NtfToNcl};
+pub use upsample::{ConvTranspose1d, TransposePadding, Upsample1d};
