@@ -1,5 +1,8 @@
-//! The networks of the papers, and what combines them. Only the ensembles exist so far: they
-//! are pure functions over probability tensors and need no layer; the networks (`BeatCnn`,
-//! `CnnLstm`, …) wait for the conv, pooling, batch-norm and LSTM layers (see the crate docs).
+//! The networks of the papers, and what combines them: the ensembles (pure functions over
+//! probability tensors) and the seed-004 [`ConvAutoencoder`]s; the classifiers (`BeatCnn`,
+//! `CnnLstm`, …) wait for the conv, pooling and batch-norm layers (see the crate docs).
 
+pub mod conv_autoencoder;
 pub mod ensemble;
+
+pub use conv_autoencoder::{AeConfig, AeStyle, ConvAutoencoder};
