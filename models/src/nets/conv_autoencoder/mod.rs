@@ -26,7 +26,7 @@
 //! out here (they only shrink under the L2 penalty), so the count is 23,025 rather than 23,050.
 //!
 //! **CoordConv variant** ([`AeConfig::with_coordconv`]): every "same" Conv1d becomes a
-//! [`CoordConv1d`](crate::layers::CoordConv1d) (one extra input channel: the position in
+//! [`CoordConv1d`] (one extra input channel: the position in
 //! [−1, 1]); transposed convolutions are unchanged.
 //!
 //! # Parameter names
