@@ -18,6 +18,11 @@ pub mod ensemble;
 pub mod resnet1d;
 pub(crate) mod stage;
 
-pub use cnn_classifier::{BeatCnn, BeatCnnFeatures};
 pub use cnn2d::{Cnn2d, Cnn2dBackbone, Cnn2dConfig, ConvBlock2d};
+pub use cnn_classifier::{BeatCnn, BeatCnnFeatures};
 pub use resnet1d::{ResNet1d, ResNet1dConfig};
+//! The networks of the papers, and what combines them: the ensembles (pure functions over
+//! probability tensors) and the seed-004 [`ConvAutoencoder`]s; the classifiers (`BeatCnn`,
+//! `CnnLstm`, …) wait for the conv, pooling and batch-norm layers (see the crate docs).
+pub mod conv_autoencoder;
+pub use conv_autoencoder::{AeConfig, AeStyle, ConvAutoencoder};
