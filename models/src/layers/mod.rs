@@ -3,12 +3,16 @@
 //! The catalogue with what exists and what comes next is in the crate docs.
 
 pub mod activation;
+pub mod attention_gate;
+pub mod channel_attention;
 pub mod linear;
 pub mod lstm;
 pub mod sequential;
 pub mod shape;
 
 pub use activation::{Relu, Tanh};
+pub use attention_gate::AttentionGate;
+pub use channel_attention::Eca;
 pub use linear::Linear;
 pub use lstm::{Lstm, LstmOutput, LstmWeights};
 pub use sequential::Sequential;
