@@ -2,4 +2,7 @@
 //! are pure functions over probability tensors and need no layer; the networks (`BeatCnn`,
 //! `CnnLstm`, …) wait for the conv, pooling, batch-norm and LSTM layers (see the crate docs).
 
+pub mod acdae;
 pub mod ensemble;
+
+pub use acdae::{Acdae, AcdaeConfig, AcdaeOutput};
