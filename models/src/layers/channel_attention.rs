@@ -40,7 +40,7 @@ use crate::module::Module;
 pub fn eca_kernel_size(channels: usize) -> usize {
     let c = channels.max(1) as f64;
     let t = ((c.log2() + 1.0) / 2.0).floor().max(1.0) as usize;
-    if t % 2 == 1 { t } else { t + 1 }
+    if t.is_multiple_of(2) { t + 1 } else { t }
 }
 
 /// The ECA forward as a function of recorded ops, generic over the element type so the
@@ -53,7 +53,7 @@ pub fn eca_kernel_size(channels: usize) -> usize {
 pub fn eca<T: Real>(tape: &mut Tape<T>, x: &Var<T>, w: &Var<T>) -> Result<Var<T>> {
     let (n, c, l) = x.shape().dims3("Eca", "x")?;
     let k = w.shape().dims3("Eca", "weight")?.2;
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         return Err(invalid("Eca", "kernel", k, "must be odd (centred conv)"));
     }
     let s = ops::global_avg_pool1d(tape, x)?; // [N, C]
@@ -91,7 +91,7 @@ impl Eca {
     /// # Errors
     /// An invalid-parameter error if `k` is zero or even.
     pub fn new(k: usize, rng: &mut Rng) -> Result<Eca> {
-        if k == 0 || k % 2 == 0 {
+        if k == 0 || k.is_multiple_of(2) {
             return Err(invalid("Eca", "k", k, "must be odd and ≥ 1"));
         }
         let (w, _) = init::pytorch_default(Shape::d3(1, 1, k), false, rng)?;

@@ -167,7 +167,7 @@ impl Acdae {
                 "leads, channels and classes must be ≥ 1",
             ));
         }
-        if let Some(k) = config.kernels.iter().find(|k| **k % 2 == 0) {
+        if let Some(k) = config.kernels.iter().find(|k| k.is_multiple_of(2)) {
             return Err(invalid(
                 "Acdae",
                 "kernels",
@@ -254,7 +254,7 @@ impl Acdae {
         mut maps: Option<&mut Vec<Tensor<f32>>>,
     ) -> Result<AcdaeOutput> {
         let (_, leads, l) = x.shape().dims3("Acdae", "x")?;
-        if leads != self.config.leads || l == 0 || l % 8 != 0 {
+        if leads != self.config.leads || l == 0 || !l.is_multiple_of(8) {
             return Err(invalid(
                 "Acdae",
                 "x",
