@@ -4,7 +4,9 @@
 
 pub mod activation;
 pub mod attention;
+pub mod attention_gate;
 pub mod batchnorm;
+pub mod channel_attention;
 pub mod conv1d;
 pub mod conv2d;
 pub mod coordconv;
@@ -19,7 +21,9 @@ pub mod upsample;
 
 pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Tanh};
 pub use attention::TemporalAttention;
+pub use attention_gate::AttentionGate;
 pub use batchnorm::{BatchNorm1d, BatchNorm2d};
+pub use channel_attention::Eca;
 pub use conv1d::Conv1d;
 pub use conv2d::Conv2d;
 pub use coordconv::{ConvPadding, CoordConv1d};

@@ -26,3 +26,9 @@ pub use resnet1d::{ResNet1d, ResNet1dConfig};
 //! `CnnLstm`, …) wait for the conv, pooling and batch-norm layers (see the crate docs).
 pub mod conv_autoencoder;
 pub use conv_autoencoder::{AeConfig, AeStyle, ConvAutoencoder};
+//! probability tensors), [`Acdae`] (two-lead denoising autoencoder with channel attention and
+//! gated skips) and the 1D GAN ([`Generator`], [`Discriminator`], [`gan_step`]).
+pub mod acdae;
+pub mod gan;
+pub use acdae::{Acdae, AcdaeConfig, AcdaeOutput};
+pub use gan::{BEAT_LEN, Discriminator, Gan1dConfig, GanLoss, GanStepStats, Generator, gan_step};
