@@ -11,7 +11,7 @@
 
 use ecgrad_autograd::engine::{Rng, Shape, Tensor};
 use ecgrad_autograd::optim::{Adam, AdamConfig};
-use ecgrad_autograd::{Optimizer, Parameters, Tape, ops};
+use ecgrad_autograd::{Optimizer, Tape, ops};
 use ecgrad_models::nets::{
     Acdae, AcdaeConfig, AeConfig, BeatCnn, Cnn2d, Cnn2dConfig, ConvAutoencoder, ResNet1d,
     ResNet1dConfig,
