@@ -16,6 +16,7 @@
 //! | softmax, log_softmax | `softmax.rs` | `softmax::tests::*gradcheck*`, `fused_cross_entropy_matches_log_softmax_and_gather` |
 //! | dropout (train / eval) | `dropout.rs` | `dropout::tests::dropout_gradcheck_x_every_p` |
 //! | conv1d (x, w, b; `needs`) | `conv1d.rs` | `conv1d::tests::conv1d_gradcheck_input_weight_bias_awkward` |
+//! | depthwise conv1d (groups = C) | `depthwise_conv1d.rs` | `depthwise_conv1d::tests::depthwise_conv1d_gradcheck_input_weight_bias_awkward` |
 //! | conv_transpose1d | `conv_transpose1d.rs` | `conv_transpose1d::tests::conv_transpose1d_gradcheck_input_weight_bias_awkward` |
 //! | conv2d | `conv2d.rs` | `conv2d::tests::conv2d_gradcheck_input_weight_bias_awkward` |
 //! | max/avg pool 1D, global avg pool | `pool1d.rs` | `pool1d::tests::*_gradcheck_x*` |
@@ -34,6 +35,7 @@ pub mod concat;
 pub mod conv1d;
 pub mod conv2d;
 pub mod conv_transpose1d;
+pub mod depthwise_conv1d;
 pub mod dropout;
 pub mod elementwise;
 pub mod lstm;
@@ -53,6 +55,7 @@ pub use concat::{concat, narrow, split};
 pub use conv_transpose1d::conv_transpose1d;
 pub use conv1d::conv1d;
 pub use conv2d::conv2d;
+pub use depthwise_conv1d::depthwise_conv1d;
 pub use dropout::dropout;
 pub use elementwise::{add, axpy, bias_add, div, mul, scale, sub};
 pub use lstm::{LstmParams, LstmVars, lstm};

@@ -9,6 +9,8 @@
 //! | matmul (transpose flags, batched) | `ops/matmul/` | `autograd/src/ops/matmul.rs` |
 //! | dropout | `ops/dropout/` | `autograd/src/ops/dropout.rs` |
 //! | conv1d | `ops/conv1d/` | `autograd/src/ops/conv1d.rs` |
+//! | depthwise conv1d (groups = C) | `ops/depthwise_conv1d/` | `autograd/src/ops/depthwise_conv1d.rs` |
+//! | int8 GEMM, quantised conv1d/linear (inference) | `ops/quant/` | — (inference only) |
 //! | conv_transpose1d | `ops/conv_transpose1d.rs` | `autograd/src/ops/conv_transpose1d.rs` |
 //! | conv2d | `ops/conv2d/` | `autograd/src/ops/conv2d.rs` |
 //! | max/avg pool 1D, global avg pool | `ops/pool1d/` | `autograd/src/ops/pool1d.rs` |
@@ -27,6 +29,7 @@ pub mod attention;
 pub mod conv1d;
 pub mod conv2d;
 pub mod conv_transpose1d;
+pub mod depthwise_conv1d;
 pub mod dropout;
 pub mod elementwise;
 pub mod lstm_cell;
@@ -34,6 +37,7 @@ pub mod matmul;
 pub mod norm;
 pub mod pool1d;
 pub mod pool2d;
+pub mod quant;
 pub mod reduce;
 pub mod softmax;
 pub mod upsample1d;
