@@ -31,6 +31,7 @@ pub mod cluster;
 pub mod data;
 pub mod exp;
 pub mod metrics;
+pub mod npy;
 pub mod plot;
 pub mod report;
 pub mod table;
