@@ -116,6 +116,9 @@ mod tests {
         let e = depthwise_conv1d(&mut t, &x, &w, None, Conv1dParams::default())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("depthwise_conv1d") && e.contains("[3, 1, K]"), "{e}");
+        assert!(
+            e.contains("depthwise_conv1d") && e.contains("[3, 1, K]"),
+            "{e}"
+        );
     }
 }
