@@ -26,8 +26,11 @@
 //! | reshape | `reshape.rs` | `reshape::tests::reshape_gradcheck_x` |
 //! | NCL ↔ NTF transpose | `transpose.rs` | `transpose::tests::*_gradcheck_x` |
 //! | concat, split (narrow) | `concat.rs` | `concat::tests::*_gradcheck_*` |
+//! | LSTM layer, one direction (fused sequence kernels; output, h_n, c_n) | `lstm.rs` | `lstm::tests::lstm_gradcheck_*` |
+//! | additive temporal attention pooling (context + weights α) | `attention.rs` | `attention::tests::attention_pool_gradcheck_h_w_b_v` |
 
 pub mod activation;
+pub mod attention;
 pub mod concat;
 pub mod conv1d;
 pub mod conv2d;
@@ -35,6 +38,7 @@ pub mod conv_transpose1d;
 pub mod depthwise_conv1d;
 pub mod dropout;
 pub mod elementwise;
+pub mod lstm;
 pub mod matmul;
 pub mod norm;
 pub mod pool1d;
@@ -46,6 +50,7 @@ pub mod transpose;
 pub mod upsample1d;
 
 pub use activation::{activation, gelu, leaky_relu, relu, sigmoid, tanh};
+pub use attention::{AttentionPoolVars, attention_pool};
 pub use concat::{concat, narrow, split};
 pub use conv_transpose1d::conv_transpose1d;
 pub use conv1d::conv1d;
@@ -53,6 +58,7 @@ pub use conv2d::conv2d;
 pub use depthwise_conv1d::depthwise_conv1d;
 pub use dropout::dropout;
 pub use elementwise::{add, axpy, bias_add, div, mul, scale, sub};
+pub use lstm::{LstmParams, LstmVars, lstm};
 pub use matmul::matmul;
 pub use norm::{batch_norm, layer_norm};
 pub use pool1d::{avg_pool1d, global_avg_pool1d, max_pool1d};

@@ -17,8 +17,8 @@
 //! | max/avg pool 2D | `ops/pool2d/` | `autograd/src/ops/pool2d.rs` |
 //! | nearest/linear upsampling | `ops/upsample1d/` | `autograd/src/ops/upsample1d.rs` |
 //! | batch norm (1D/2D, train/eval), layer norm | `ops/norm/` | `autograd/src/ops/norm.rs` |
-//! | LSTM cell (one step) and LSTM sequence (NTF) | `ops/lstm_cell/` | autograd rule: next (models issue) |
-//! | additive temporal attention pooling (NTF → NF) | `ops/attention/` | autograd rule: next (models issue) |
+//! | LSTM cell (one step) and LSTM sequence (NTF) | `ops/lstm_cell/` | `autograd/src/ops/lstm.rs` (whole sequence, one direction) |
+//! | additive temporal attention pooling (NTF → NF) | `ops/attention/` | `autograd/src/ops/attention.rs` |
 //!
 //! Each engine entry holds the `_naive` twin (the specification), the fast kernels, the
 //! accumulating backward kernels, the Tensor-level functions that validate their inputs, and the
