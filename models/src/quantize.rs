@@ -25,6 +25,9 @@
 //!    memory-bound, K multiply-adds per output: int8 would save little and needs a separate
 //!    kernel). A BN with no conv before it becomes an f32 per-channel affine step.
 //!
+//! For the beat classifiers: [`quantize_beat_cnn`] and [`quantize_separable_beat_cnn`]
+//! (`quantize_beat_cnn.rs`) return a [`QuantizedBeatCnn`].
+//!
 //! # Size
 //! [`float_size_bytes`] counts what an f32 checkpoint stores (every parameter and BN running
 //! statistic, 4 bytes each); [`QuantizedNet::size_bytes`] what the int8 model needs: 1 byte per
@@ -35,12 +38,18 @@ use ecgrad_autograd::engine::ops::conv1d::{Conv1dParams, conv1d};
 use ecgrad_autograd::engine::ops::depthwise_conv1d::depthwise_conv1d;
 use ecgrad_autograd::engine::ops::matmul::{MatmulParams, matmul};
 use ecgrad_autograd::engine::ops::pool1d::{Pool1dParams, global_avg_pool1d, max_pool1d};
-use ecgrad_autograd::engine::ops::quant::{
-    AbsObserver, Calibration, QuantizedWeights, qconv1d, qlinear,
-};
+pub use ecgrad_autograd::engine::ops::quant::{AbsObserver, Calibration, QuantizedWeights};
+use ecgrad_autograd::engine::ops::quant::{qconv1d, qlinear};
 use ecgrad_autograd::engine::{Shape, Tensor};
 
 use crate::error::{Result, invalid};
+
+#[path = "quantize_beat_cnn.rs"]
+mod beat_cnn;
+pub use beat_cnn::{
+    QuantizedBeatCnn, beat_cnn_steps, quantize_beat_cnn, quantize_beat_cnn_with,
+    quantize_separable_beat_cnn, quantize_separable_beat_cnn_with, separable_beat_cnn_steps,
+};
 
 /// A convolution with int8 weights (per output channel) and a calibrated int8 input scale.
 #[derive(Clone, Debug)]
