@@ -13,8 +13,8 @@ use ecgrad_autograd::engine::{Rng, Shape, Tensor};
 use ecgrad_autograd::optim::{Adam, AdamConfig};
 use ecgrad_autograd::{Optimizer, Tape, ops};
 use ecgrad_models::nets::{
-    Acdae, AcdaeConfig, AeConfig, BeatCnn, Cnn2d, Cnn2dConfig, ConvAutoencoder, ResNet1d,
-    ResNet1dConfig,
+    Acdae, AcdaeConfig, AeConfig, BeatCnn, Cnn2d, Cnn2dConfig, CnnLstm, CnnLstmAttention,
+    CnnLstmAttentionConfig, ConvAutoencoder, ResNet1d, ResNet1dConfig, SeparableBeatCnn,
 };
 use ecgrad_models::{Module, checkpoint};
 
@@ -176,5 +176,34 @@ fn acdae() {
         "Acdae",
         &|seed| Box::new(Acdae::new(AcdaeConfig::default(), &mut Rng::new(seed)).expect("ok")),
         Shape::d3(2, 2, 256),
+    );
+}
+
+#[test]
+fn cnn_lstm() {
+    check(
+        "CnnLstm",
+        &|seed| Box::new(CnnLstm::new(seed, 5).expect("valid")),
+        Shape::d3(3, 1, 187),
+    );
+}
+
+#[test]
+fn cnn_lstm_attention() {
+    check(
+        "CnnLstmAttention",
+        &|seed| {
+            Box::new(CnnLstmAttention::new(seed, CnnLstmAttentionConfig::default()).expect("valid"))
+        },
+        Shape::d3(3, 1, 187),
+    );
+}
+
+#[test]
+fn separable_beat_cnn() {
+    check(
+        "SeparableBeatCnn",
+        &|seed| Box::new(SeparableBeatCnn::new(seed, 5).expect("valid")),
+        Shape::d3(3, 1, 187),
     );
 }

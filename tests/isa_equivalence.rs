@@ -19,8 +19,9 @@ use ecgrad_autograd::engine::{Rng, Shape, Tensor, parallel::with_isa_threads, te
 use ecgrad_autograd::{Tape, ops};
 use ecgrad_models::Module;
 use ecgrad_models::nets::{
-    Acdae, AcdaeConfig, AeConfig, BeatCnn, Cnn2d, Cnn2dConfig, ConvAutoencoder, Discriminator,
-    Gan1dConfig, Generator, ResNet1d, ResNet1dConfig,
+    Acdae, AcdaeConfig, AeConfig, BeatCnn, Cnn2d, Cnn2dConfig, CnnLstm, CnnLstmAttention,
+    CnnLstmAttentionConfig, ConvAutoencoder, Discriminator, Gan1dConfig, Generator, ResNet1d,
+    ResNet1dConfig, SeparableBeatCnn,
 };
 
 /// Output, input gradient and `(name, gradient)` of every parameter, all flattened.
@@ -193,5 +194,32 @@ fn gan() {
             Box::new(Discriminator::new(&mut rng).expect("valid"))
         },
         Shape::d3(4, 1, ecgrad_models::nets::BEAT_LEN),
+    );
+}
+
+#[test]
+fn cnn_lstm() {
+    check(
+        "CnnLstm",
+        &|| Box::new(CnnLstm::new(3, 5).expect("valid")),
+        Shape::d3(3, 1, 187),
+    );
+}
+
+#[test]
+fn cnn_lstm_attention() {
+    check(
+        "CnnLstmAttention",
+        &|| Box::new(CnnLstmAttention::new(3, CnnLstmAttentionConfig::default()).expect("valid")),
+        Shape::d3(3, 1, 187),
+    );
+}
+
+#[test]
+fn separable_beat_cnn() {
+    check(
+        "SeparableBeatCnn",
+        &|| Box::new(SeparableBeatCnn::new(3, 5).expect("valid")),
+        Shape::d3(3, 1, 187),
     );
 }
