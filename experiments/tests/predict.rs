@@ -8,7 +8,9 @@ use ecgrad_engine::{Rng, Shape, Tensor};
 use ecgrad_experiments::models::Module;
 use ecgrad_experiments::models::autograd::{Parameters, Tape};
 use ecgrad_experiments::models::checkpoint;
-use ecgrad_experiments::models::nets::{BeatCnn, ResNet1d, ResNet1dConfig};
+use ecgrad_experiments::models::nets::{
+    BeatCnn, CnnLstm, CnnLstmAttention, CnnLstmAttentionConfig, ResNet1d, ResNet1dConfig,
+};
 use ecgrad_experiments::npy;
 
 fn temp(name: &str) -> PathBuf {
@@ -168,5 +170,34 @@ fn resnet1d_config_is_read_from_the_checkpoint() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("fc2.weight") || err.contains("conv1"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cnn_lstm_models_predict_matches_forward() {
+    let dir = temp("lstm");
+    let mut rng = Rng::new(8);
+    let x = Tensor::from_vec(Shape::d3(3, 1, 187), rng.vec_f32(3 * 187)).unwrap();
+
+    let mut m = CnnLstm::new(5, 4).unwrap();
+    perturb_buffers(&mut m, 3);
+    let weights = dir.join("l.safetensors");
+    checkpoint::save(&mut m, &weights).unwrap();
+    let want = eval_logits(&mut m, &x);
+    check_same("cnn-lstm", &weights, &x, &want, &dir);
+
+    // A non-default attention model: bidirectional, H 16, A 8, 3 classes.
+    let config = CnnLstmAttentionConfig {
+        classes: 3,
+        hidden: 16,
+        bidirectional: true,
+        attention_dim: 8,
+    };
+    let mut m = CnnLstmAttention::new(6, config).unwrap();
+    perturb_buffers(&mut m, 4);
+    let weights = dir.join("a.safetensors");
+    checkpoint::save(&mut m, &weights).unwrap();
+    let want = eval_logits(&mut m, &x);
+    check_same("cnn-lstm-attention", &weights, &x, &want, &dir);
     std::fs::remove_dir_all(&dir).unwrap();
 }

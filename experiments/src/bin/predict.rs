@@ -15,9 +15,8 @@
 //!
 //! The model runs in evaluation mode (`model.eval()`: batch norm uses its running statistics,
 //! dropout is off) on a no-grad tape, in batches of `--batch-size`. The number of classes (and
-//! for `resnet1d` the stage widths, blocks and kernels) is read from the checkpoint's shapes.
-//! `cnn-lstm` and `cnn-lstm-attention` are accepted names that report they are not built yet
-//! until the CNN-LSTM networks land in `models::nets`.
+//! for `resnet1d` the stage widths, blocks and kernels; for `cnn-lstm-attention` the hidden
+//! size, direction count and attention width) is read from the checkpoint's shapes.
 
 #![forbid(unsafe_code)]
 
@@ -29,7 +28,9 @@ use ecgrad_engine::{Shape, Tensor};
 use ecgrad_experiments::metrics::softmax_rows;
 use ecgrad_experiments::models::autograd::Tape;
 use ecgrad_experiments::models::checkpoint::{self, StoredTensor};
-use ecgrad_experiments::models::nets::{BeatCnn, ResNet1d, ResNet1dConfig};
+use ecgrad_experiments::models::nets::{
+    BeatCnn, CnnLstm, CnnLstmAttention, CnnLstmAttentionConfig, ResNet1d, ResNet1dConfig,
+};
 use ecgrad_experiments::models::{Module, module};
 use ecgrad_experiments::npy;
 
@@ -121,9 +122,18 @@ fn build(kind: ModelKind, stored: &[StoredTensor], file: &str) -> anyhow::Result
     Ok(match kind {
         ModelKind::BeatCnn => Box::new(BeatCnn::new(0, shape_of(stored, "fc2.weight", file)?[0])?),
         ModelKind::Resnet1d => Box::new(resnet_from(stored, file)?),
-        ModelKind::CnnLstm | ModelKind::CnnLstmAttention => anyhow::bail!(
-            "--model {kind:?}: the CNN-LSTM networks are not in models::nets in this build yet"
-        ),
+        ModelKind::CnnLstm => Box::new(CnnLstm::new(0, shape_of(stored, "fc.weight", file)?[0])?),
+        ModelKind::CnnLstmAttention => {
+            // H from weight_hh [4H, H], A from attention.weight [A, D·H], D from the reverse
+            // direction's presence.
+            let config = CnnLstmAttentionConfig {
+                classes: shape_of(stored, "fc.weight", file)?[0],
+                hidden: shape_of(stored, "lstm.weight_hh_l0", file)?[1],
+                bidirectional: shape_of(stored, "lstm.weight_hh_l0_reverse", file).is_ok(),
+                attention_dim: shape_of(stored, "attention.weight", file)?[0],
+            };
+            Box::new(CnnLstmAttention::new(0, config)?)
+        }
     })
 }
 
