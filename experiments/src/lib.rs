@@ -9,4 +9,5 @@ pub use ecgrad_models as models;
 
 pub mod cli;
 pub mod data;
+pub mod denoise;
 pub mod report;
