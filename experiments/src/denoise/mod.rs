@@ -7,10 +7,12 @@
 //!   training and test noise from disjoint halves of each noise record;
 //! - [`baselines`]: median baseline removal + Butterworth band-pass, and wavelet soft
 //!   thresholding on our own DWT ([`wavelet`]);
-//! - [`metrics`]: SNR_in/out, SNR improvement, RMSE, PRD (PAPERS.md §B).
+//! - [`metrics`]: SNR_in/out, SNR improvement, RMSE, PRD (PAPERS.md §B);
+//! - [`run`]: training `Acdae` on freshly corrupted segments and evaluating it with the baselines.
 
 pub mod baselines;
 pub mod metrics;
 pub mod noise;
+pub mod run;
 pub mod segments;
 pub mod wavelet;

@@ -41,7 +41,12 @@ pub enum NoiseType {
 
 impl NoiseType {
     /// All four, in table order.
-    pub const ALL: [NoiseType; 4] = [NoiseType::White, NoiseType::Bw, NoiseType::Em, NoiseType::Ma];
+    pub const ALL: [NoiseType; 4] = [
+        NoiseType::White,
+        NoiseType::Bw,
+        NoiseType::Em,
+        NoiseType::Ma,
+    ];
 
     /// Name in tables (`"white"`, `"bw"`, `"em"`, `"ma"`).
     pub fn name(self) -> &'static str {
@@ -102,9 +107,14 @@ impl NoiseRecord {
         let k = kind
             .nstdb()
             .with_context(|| "white noise has no NSTDB record".to_string())?;
-        let rec = nstdb::load_noise(nstdb_dir, k)
-            .with_context(|| format!("reading NSTDB {} from {}", k.record(), nstdb_dir.display()))?;
-        ensure!(rec.physical.nrows() >= 2, "NSTDB {} has < 2 channels", k.record());
+        let rec = nstdb::load_noise(nstdb_dir, k).with_context(|| {
+            format!("reading NSTDB {} from {}", k.record(), nstdb_dir.display())
+        })?;
+        ensure!(
+            rec.physical.nrows() >= 2,
+            "NSTDB {} has < 2 channels",
+            k.record()
+        );
         Ok(NoiseRecord {
             kind,
             channels: [rec.physical.row(0).to_vec(), rec.physical.row(1).to_vec()],
@@ -156,7 +166,13 @@ impl NoiseRecord {
                     // Bursts: on for ~2 s, off for ~2 s.
                     bl.iter()
                         .enumerate()
-                        .map(|(i, v)| if (t(i) / 2.0) as usize % 2 == 0 { *v } else { 0.1 * v })
+                        .map(|(i, v)| {
+                            if (t(i) / 2.0) as usize % 2 == 0 {
+                                *v
+                            } else {
+                                0.1 * v
+                            }
+                        })
                         .collect()
                 }
             };
@@ -222,7 +238,11 @@ pub fn corrupt(
     rng: &mut Rng,
 ) -> Result<Vec<f32>> {
     let l = clean.len() / 2;
-    ensure!(l > 0 && clean.len() == 2 * l, "segment length {} must be 2·L", clean.len());
+    ensure!(
+        l > 0 && clean.len() == 2 * l,
+        "segment length {} must be 2·L",
+        clean.len()
+    );
     let mut out = Vec::with_capacity(clean.len());
     match kind {
         NoiseType::White => {
@@ -261,7 +281,9 @@ mod tests {
     #[test]
     fn corrupting_at_a_target_snr_gives_that_snr_per_lead() {
         let l = 600;
-        let clean: Vec<f32> = (0..2 * l).map(|i| ((i as f32) * 0.05).sin() + 0.2).collect();
+        let clean: Vec<f32> = (0..2 * l)
+            .map(|i| ((i as f32) * 0.05).sin() + 0.2)
+            .collect();
         for kind in NoiseType::ALL {
             let rec = match kind {
                 NoiseType::White => None,
@@ -274,7 +296,10 @@ mod tests {
                 for (c, y) in clean.chunks(l).zip(noisy.chunks(l)) {
                     let got = snr(c, y);
                     // The gain is solved on the segment itself: exact up to f32 rounding.
-                    assert!((got - snr_db).abs() < 1e-3, "{kind:?} {snr_db} dB: got {got}");
+                    assert!(
+                        (got - snr_db).abs() < 1e-3,
+                        "{kind:?} {snr_db} dB: got {got}"
+                    );
                 }
             }
         }

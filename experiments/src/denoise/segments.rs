@@ -53,7 +53,8 @@ impl Segments {
             // Window index spread evenly over the record.
             let w = i * total / take.max(1);
             let r = w * self.len..(w + 1) * self.len;
-            let power = |v: &[f32]| v.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / v.len() as f64;
+            let power =
+                |v: &[f32]| v.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / v.len() as f64;
             if power(&a[r.clone()]) < 1e-4 || power(&b[r.clone()]) < 1e-4 {
                 continue;
             }
@@ -168,7 +169,9 @@ mod tests {
 
     #[test]
     fn normalise_then_denormalise_is_identity() {
-        let x: Vec<f32> = (0..20).map(|i| (i as f32 * 0.7).sin() * 3.0 + 5.0).collect();
+        let x: Vec<f32> = (0..20)
+            .map(|i| (i as f32 * 0.7).sin() * 3.0 + 5.0)
+            .collect();
         let mut y = x.clone();
         let n = normalise(&mut y);
         let ss: f32 = y.iter().map(|v| v * v).sum::<f32>() / y.len() as f32;
