@@ -128,7 +128,7 @@ impl NoiseRecord {
     /// For white noise, or filter design errors for `fs` ≤ 20 Hz.
     pub fn synthetic(kind: NoiseType, len: usize, fs: f64, seed: u64) -> Result<NoiseRecord> {
         let mut rng = Rng::stream(seed, kind.name());
-        let mut channel = |rng: &mut Rng| -> Result<Vec<f32>> {
+        let channel = |rng: &mut Rng| -> Result<Vec<f32>> {
             let t = |i: usize| i as f64 / fs;
             let v: Vec<f64> = match kind {
                 NoiseType::White => anyhow::bail!("white noise needs no record"),
