@@ -14,8 +14,9 @@
 //!
 //! Outputs in `results/table_00_denoising/`: `table_00_denoising.csv` and `.md`,
 //! `metrics.json` (every hyper-parameter, seed, ISA, threads, git revision, data source, run
-//! time), `training_loss.csv`, `fig_00_denoising_overlays.csv` (the overlay figure's data).
-//! `--quick`: one training and one test record (or two synthetic patients), 2 epochs.
+//! time), `training_loss.csv`, `fig_00_denoising.png`/`.svg` (per noise type: overlays at −10,
+//! 0, +10 dB and SNR improvement vs input SNR) and `fig_00_denoising_overlays.csv` (its data).
+//! `--quick`: one training and one test record (or a few synthetic patients), few epochs.
 
 #![forbid(unsafe_code)]
 
@@ -32,6 +33,7 @@ use ecgrad_experiments::denoise::run::{
     Condition, METHODS, NoiseBank, TrainConfig, corrupt_test, denoise_with, evaluate, train_acdae,
 };
 use ecgrad_experiments::denoise::segments::{Segments, mitbih_segments, synthetic_segments};
+use ecgrad_experiments::plot::{self, Grid, LinePlot, Panel, Series, SignalPlot, Trace};
 use ecgrad_experiments::report::{Provenance, write_atomic, write_json};
 use ecgrad_models::autograd::engine::Rng;
 use ecgrad_models::module::count_params;
@@ -49,13 +51,13 @@ struct Cli {
     /// Window length L in samples (a multiple of 8).
     #[arg(long, default_value_t = 600)]
     len: usize,
-    /// Training epochs (default: 12, or 2 with --quick).
+    /// Training epochs (default 6).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Training windows per DS1 record (default 120; 30 with --quick).
+    /// Training windows per DS1 record (default 70; 120 with --quick, from one record).
     #[arg(long)]
     train_per_record: Option<usize>,
-    /// Test windows per DS2 record (default 20; 8 with --quick).
+    /// Test windows per DS2 record (default 12; 8 with --quick).
     #[arg(long)]
     test_per_record: Option<usize>,
 }
@@ -63,8 +65,10 @@ struct Cli {
 /// Loads the clean segments and the noise records; returns (train, test, bank, description).
 fn load(cli: &Cli, source: &DataSource) -> Result<(Segments, Segments, NoiseBank, String)> {
     let quick = cli.common.quick;
-    let train_k = cli.train_per_record.unwrap_or(if quick { 30 } else { 120 });
-    let test_k = cli.test_per_record.unwrap_or(if quick { 8 } else { 20 });
+    let train_k = cli
+        .train_per_record
+        .unwrap_or(if quick { 120 } else { 150 });
+    let test_k = cli.test_per_record.unwrap_or(if quick { 8 } else { 12 });
     match source {
         DataSource::Real(dir) => {
             let (tr, te): (&[&str], &[&str]) = if quick {
@@ -93,7 +97,7 @@ fn load(cli: &Cli, source: &DataSource) -> Result<(Segments, Segments, NoiseBank
                 "{BINARY}: no real data found — running on the synthetic ECG generator and synthetic noise stand-ins ({})",
                 source.describe()
             );
-            let (n_train, n_test, beats) = if quick { (2, 1, 30) } else { (12, 4, 200) };
+            let (n_train, n_test, beats) = if quick { (3, 1, 60) } else { (12, 4, 200) };
             let train = synthetic_segments(n_train, beats, cli.len, cli.common.seed)?;
             let test = synthetic_segments(n_test, beats, cli.len, cli.common.seed + 1000)?;
             let mut bank: NoiseBank = vec![(NoiseType::White, None)];
@@ -217,6 +221,56 @@ fn anchor(conds: &[Condition]) -> serde_json::Value {
     json!({"paper": {"snr_imp_db": "19.07 ± 1.67", "prd_at_0db_pct": 11.0}, "ours": per_method})
 }
 
+/// One overlay panel: lead 1 of the clean, noisy and denoised segment.
+struct Overlay {
+    kind: NoiseType,
+    snr_db: f64,
+    clean: Vec<f32>,
+    noisy: Vec<f32>,
+    denoised: Vec<f32>,
+}
+
+/// fig_00_denoising: per noise type (rows), overlays at −10, 0, +10 dB and the SNR-improvement
+/// curve of every method against the input SNR.
+fn figure(conds: &[Condition], overlays: &[Overlay], fs: f64) -> Grid {
+    let mut grid = Grid::new(
+        "ACDAE vs classical denoisers: lead 1 overlays (clean / noisy / ACDAE) and SNR improvement",
+        4,
+        (520, 300),
+    );
+    for kind in NoiseType::ALL {
+        for o in overlays.iter().filter(|o| o.kind == kind) {
+            let p = SignalPlot::new(
+                &format!("{} noise, {:+} dB", kind.name(), o.snr_db),
+                Some(fs),
+                "mV",
+            )
+            .with(Trace::new("noisy", o.noisy.clone()).color(7))
+            .with(Trace::new("clean", o.clean.clone()).color(0))
+            .with(Trace::new("ACDAE", o.denoised.clone()).color(3));
+            grid = grid.with(Panel::Signal(p));
+        }
+        let mut lp = LinePlot::new(
+            &format!("{}: SNR improvement", kind.name()),
+            "input SNR (dB)",
+            "SNR improvement (dB)",
+        );
+        for (m, name) in METHODS.iter().enumerate().skip(1) {
+            let pts: Vec<(f64, f64)> = conds
+                .iter()
+                .filter(|c| c.kind == kind)
+                .map(|c| {
+                    let v: Vec<f64> = c.metrics[m].iter().map(|s| s.snr_imp).collect();
+                    (c.snr_db, mean_std(&v).0)
+                })
+                .collect();
+            lp = lp.with(Series::line(name, pts).color(m));
+        }
+        grid = grid.with(Panel::Line(lp));
+    }
+    grid
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let t0 = Instant::now();
@@ -232,7 +286,7 @@ fn main() -> Result<()> {
     anyhow::ensure!(train.count() > 0 && test.count() > 0, "no segments loaded");
     let seed = cli.common.seed;
     let cfg = TrainConfig {
-        epochs: cli.epochs.unwrap_or(if cli.common.quick { 2 } else { 12 }),
+        epochs: cli.epochs.unwrap_or(6),
         batch: 16,
         lr: 1e-3,
         seed,
@@ -268,6 +322,7 @@ fn main() -> Result<()> {
 
     // Overlay data for the figure: the first test segment at −10, 0, +10 dB per noise type.
     let mut overlay = String::from("noise,snr_db,lead,t,clean,noisy,acdae\n");
+    let mut overlays = Vec::new();
     let one = Segments {
         x: vec![test.x[0].clone()],
         record: vec![test.record[0].clone()],
@@ -289,12 +344,29 @@ fn main() -> Result<()> {
                     den[0][i]
                 );
             }
+            overlays.push(Overlay {
+                kind,
+                snr_db: snr,
+                clean: one.x[0][..test.len].to_vec(),
+                noisy: noisy[0][..test.len].to_vec(),
+                denoised: den[0][..test.len].to_vec(),
+            });
         }
     }
     write_atomic(
         &out.join("fig_00_denoising_overlays.csv"),
         overlay.as_bytes(),
     )?;
+    let files = plot::save(
+        &figure(&conds, &overlays, test.fs),
+        &out,
+        "fig_00_denoising",
+    )?;
+    println!(
+        "{BINARY}: figure {} and {}",
+        files.png.display(),
+        files.svg.display()
+    );
 
     let total_s = t0.elapsed().as_secs_f64();
     let metrics = json!({
