@@ -65,9 +65,7 @@ struct Cli {
 /// Loads the clean segments and the noise records; returns (train, test, bank, description).
 fn load(cli: &Cli, source: &DataSource) -> Result<(Segments, Segments, NoiseBank, String)> {
     let quick = cli.common.quick;
-    let train_k = cli
-        .train_per_record
-        .unwrap_or(if quick { 120 } else { 150 });
+    let train_k = cli.train_per_record.unwrap_or(if quick { 120 } else { 70 });
     let test_k = cli.test_per_record.unwrap_or(if quick { 8 } else { 12 });
     match source {
         DataSource::Real(dir) => {

@@ -167,7 +167,7 @@ impl NoiseRecord {
                     bl.iter()
                         .enumerate()
                         .map(|(i, v)| {
-                            if (t(i) / 2.0) as usize % 2 == 0 {
+                            if ((t(i) / 2.0) as usize).is_multiple_of(2) {
                                 *v
                             } else {
                                 0.1 * v

@@ -49,7 +49,7 @@ fn wavelet_filter(h: &[f64]) -> Vec<f64> {
 pub fn dwt_level(x: &[f64], h: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let n = x.len();
     assert!(
-        n > 0 && n % 2 == 0,
+        n > 0 && n.is_multiple_of(2),
         "dwt_level: length {n} must be even and > 0"
     );
     let g = wavelet_filter(h);
