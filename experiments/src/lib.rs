@@ -29,6 +29,7 @@ pub mod calibration;
 pub mod cli;
 pub mod cluster;
 pub mod data;
+pub mod denoise;
 pub mod exp;
 pub mod metrics;
 pub mod npy;
