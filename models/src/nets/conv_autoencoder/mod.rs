@@ -361,7 +361,8 @@ impl ConvAutoencoder {
         }
         let down: usize = config.encoder.iter().map(|b| b.pool).product();
         let up: usize = config.decoder.iter().map(|b| b.upsample).product();
-        if config.style == AeStyle::Keras && (!config.input_len.is_multiple_of(down) || down != up) {
+        if config.style == AeStyle::Keras && (!config.input_len.is_multiple_of(down) || down != up)
+        {
             return Err(invalid(
                 op,
                 "input_len",
