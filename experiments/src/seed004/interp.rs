@@ -142,7 +142,7 @@ mod tests {
     fn drifting_and_jumping_t_waves_are_told_apart() {
         // Drift: the T wave moves 60 → 70 in 10 steps.
         let drift: Vec<Vec<f32>> = (0..=10).map(|k| cycle(120, 60.0 + k as f64, 0.5)).collect();
-        let d = cycle_path(&drift, 20, 100.0);
+        let d = cycle_path(&drift, 20, 200.0);
         assert!(!d.trajectory.jumps, "{:?}", d.trajectory);
         // Vanish-and-grow: a cross-fade between T at 50 and T at 95.
         let fade: Vec<Vec<f32>> = (0..=10)
@@ -156,7 +156,7 @@ mod tests {
                     .collect()
             })
             .collect();
-        let j = cycle_path(&fade, 20, 100.0);
+        let j = cycle_path(&fade, 20, 200.0);
         assert!(j.trajectory.jumps, "{:?}", j.trajectory);
         assert!(j.trajectory.amplitude_dip < 0.6, "{:?}", j.trajectory);
     }

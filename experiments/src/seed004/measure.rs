@@ -11,8 +11,8 @@
 //! - **Centre of mass** ([`centre_of_mass`]): c = Σ t·m(t) / Σ m(t) over a window with
 //!   m(t) = max(x(t) − baseline, 0), the positive mass above the isoelectric level (the median
 //!   of the signal). [`t_wave`] applies it to the T wave of a cycle centred on its R peak (the
-//!   window from R + 100 ms to the end) and also returns the wave's peak height and width
-//!   (2·√(second central moment)).
+//!   window R + 100 ms … R + 450 ms) and also returns the wave's peak height and its full width
+//!   at half maximum.
 //! - **Trajectory continuity** ([`trajectory`]): for a T-wave centre path c₀ … c_n, the jump
 //!   ratio max_k |c_{k+1} − c_k| / (|c_n − c₀| / n) is 1 for a uniform drift and ≈ n for a
 //!   single jump; the amplitude dip min_k h_k / min(h₀, h_n) is ≈ 1 when the wave keeps its size
@@ -147,27 +147,35 @@ pub struct TWave {
     pub com: f64,
     /// Peak height above the baseline.
     pub height: f64,
-    /// 2·√(second central moment of the mass), samples.
+    /// Full width at half maximum, samples.
     pub width: f64,
 }
 
 /// The T wave of a cycle whose R peak is at `r` (sampling rate `fs`): the positive mass above
-/// the cycle's median from R + 100 ms to the end; `None` if there is none.
+/// the cycle's median in the window R + 100 ms … R + 450 ms (where T waves live; the window
+/// stops before the next beat's P wave at heart rates up to ≈ 110 bpm). `width` is the full
+/// width at half maximum around the highest sample. `None` if there is no positive mass.
 pub fn t_wave(x: &[f32], r: usize, fs: f64) -> Option<TWave> {
     let base = median(x);
     let lo = r + (0.1 * fs).round() as usize;
-    let (com, mass) = centre_of_mass(x, lo, x.len(), base)?;
-    let mut var = 0.0;
-    let mut height = 0.0f64;
-    for (t, &v) in x.iter().enumerate().skip(lo) {
-        let w = f64::from((v - base).max(0.0));
-        var += w * (t as f64 - com).powi(2);
-        height = height.max(w);
+    let hi = (r + (0.45 * fs).round() as usize).min(x.len());
+    let (com, _) = centre_of_mass(x, lo, hi, base)?;
+    let w = |t: usize| f64::from(x[t] - base);
+    let peak = (lo..hi).max_by(|&a, &b| w(a).total_cmp(&w(b)))?;
+    let height = w(peak);
+    let half = height / 2.0;
+    let mut a = peak;
+    while a > lo && w(a - 1) >= half {
+        a -= 1;
+    }
+    let mut b = peak;
+    while b + 1 < hi && w(b + 1) >= half {
+        b += 1;
     }
     Some(TWave {
         com,
         height,
-        width: 2.0 * (var / mass).sqrt(),
+        width: (b - a + 1) as f64,
     })
 }
 
@@ -276,12 +284,13 @@ mod tests {
             "{m}"
         );
         assert!(centre_of_mass(&x, 0, 100, 5.0).is_none());
-        // A cycle: R at 20 (tall, narrow), T at 70 (σ = 6); fs 100 → T window from 30.
-        let cyc = add(&bump(100, 20.0, 1.5, 3.0), &bump(100, 70.0, 6.0, 0.5));
+        // A cycle: R at 20 (tall, narrow), T at 45 (σ = 4); fs 100 → T window 30 … 65.
+        let cyc = add(&bump(100, 20.0, 1.5, 3.0), &bump(100, 45.0, 4.0, 0.5));
         let t = t_wave(&cyc, 20, 100.0).expect("T");
-        assert!((t.com - 70.0).abs() < 0.5, "{t:?}");
+        assert!((t.com - 45.0).abs() < 0.5, "{t:?}");
         assert!((t.height - 0.5).abs() < 0.01, "{t:?}");
-        assert!((t.width - 12.0).abs() < 1.0, "{t:?}"); // 2σ
+        // FWHM = 2.355σ ≈ 9.4 → 9 or 10 whole samples
+        assert!((t.width - 9.4).abs() <= 1.0, "{t:?}");
     }
 
     #[test]
