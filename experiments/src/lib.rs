@@ -35,5 +35,6 @@ pub mod metrics;
 pub mod npy;
 pub mod plot;
 pub mod report;
+pub mod seed004;
 pub mod table;
 pub mod train;
