@@ -5,6 +5,7 @@
 //! - [`basics`]: a hand-set QRS kernel slid over an ECG, receptive fields, parameter counts.
 //! - [`contrastive`]: the SimCLR loss NT-Xent from recorded autograd ops.
 //! - [`encoder`]: the SimCLR-style beat encoder (BeatCnn stack + projection head), views.
+//! - [`transfer`]: STFT images for 2D CNNs, LUDB beats with a diagnosis label and metadata.
 //! - [`budget`]: stratified, seeded, nested label budgets (1 %, 10 %, 100 %; k per class).
 //! - [`edge`]: FLOPs per example from a traced forward pass, median latency.
 //! - [`data`]: `BeatCnn`-sized MIT-BIH beats with the inter-patient split (or synthetic beats).
@@ -18,3 +19,4 @@ pub mod contrastive;
 pub mod data;
 pub mod edge;
 pub mod encoder;
+pub mod transfer;
