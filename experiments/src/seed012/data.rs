@@ -104,7 +104,8 @@ pub fn load_beat_split(
             )
         }
         DataSource::Synthetic(_) => {
-            let per = caps.train_per_class.max(caps.test_per_class) * 2;
+            // Synthetic beats are generated to order: at most 2·cap (≤ 1500) per class.
+            let per = caps.train_per_class.max(caps.test_per_class).min(750) * 2;
             let mut ds = beat_dataset(&BeatDatasetConfig {
                 fs: 125.0,
                 before_s: 62.0 / 125.0,

@@ -6,6 +6,7 @@
 //! - [`contrastive`]: the SimCLR loss NT-Xent from recorded autograd ops.
 //! - [`encoder`]: the SimCLR-style beat encoder (BeatCnn stack + projection head), views.
 //! - [`transfer`]: STFT images for 2D CNNs, LUDB beats with a diagnosis label and metadata.
+//! - [`unsup`]: the beat autoencoder, batched feature extraction, reconstruction errors, probes.
 //! - [`budget`]: stratified, seeded, nested label budgets (1 %, 10 %, 100 %; k per class).
 //! - [`edge`]: FLOPs per example from a traced forward pass, median latency.
 //! - [`data`]: `BeatCnn`-sized MIT-BIH beats with the inter-patient split (or synthetic beats).
@@ -20,3 +21,4 @@ pub mod data;
 pub mod edge;
 pub mod encoder;
 pub mod transfer;
+pub mod unsup;
