@@ -188,6 +188,63 @@ pub fn linear_probe(d: usize, classes: usize, seed: u64) -> anyhow::Result<Seque
         .with_named("fc", Linear::new(d, classes, true, &mut rng)?)?)
 }
 
+/// Distance from every point to its `k`-th nearest other point (rows of `d` features): the
+/// "k-distance" whose sorted curve's knee is the usual DBSCAN ε heuristic (Ester et al. 1996),
+/// with `min_samples = k + 1` (the point itself counts). Brute force, O(n²·d).
+///
+/// # Errors
+/// Fewer than k + 1 points, d = 0, or a length that is not a multiple of d.
+pub fn k_distances(points: &[f64], d: usize, k: usize) -> anyhow::Result<Vec<f64>> {
+    anyhow::ensure!(
+        d > 0 && k > 0 && points.len().is_multiple_of(d) && points.len() / d > k,
+        "k_distances: {} values, d = {d}, k = {k}",
+        points.len()
+    );
+    let n = points.len() / d;
+    Ok((0..n)
+        .map(|i| {
+            let pi = &points[i * d..(i + 1) * d];
+            let mut dist: Vec<f64> = (0..n)
+                .filter(|&j| j != i)
+                .map(|j| {
+                    pi.iter()
+                        .zip(&points[j * d..(j + 1) * d])
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                        .sqrt()
+                })
+                .collect();
+            dist.select_nth_unstable_by(k - 1, f64::total_cmp);
+            dist[k - 1]
+        })
+        .collect())
+}
+
+/// The `q`-quantile (0 ≤ q ≤ 1, nearest rank on the sorted values) of `v`; NaN when empty.
+pub fn quantile(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let i = ((q.clamp(0.0, 1.0) * (s.len() - 1) as f64).round() as usize).min(s.len() - 1);
+    s[i]
+}
+
+/// Distance of each point to the nearest of `centres` (`[k, d]` row-major).
+pub fn nearest_centre_distance(points: &[f64], centres: &[f64], d: usize) -> Vec<f64> {
+    points
+        .chunks(d)
+        .map(|p| {
+            centres
+                .chunks(d)
+                .map(|c| p.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
+                .fold(f64::INFINITY, f64::min)
+                .sqrt()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +297,19 @@ mod tests {
         let x = tape.input(Tensor::zeros(Shape::d3(4, 1, 5)));
         assert_eq!(p.forward(&mut tape, &x).unwrap().shape(), Shape::d2(4, 3));
         assert_eq!(crate::models::module::count_params(&mut p).total, 18);
+    }
+
+    #[test]
+    fn k_distances_quantiles_and_centres_by_hand() {
+        // Points on a line at 0, 1, 3, 7.
+        let p = [0.0, 1.0, 3.0, 7.0];
+        assert_eq!(k_distances(&p, 1, 1).unwrap(), vec![1.0, 1.0, 2.0, 4.0]);
+        assert_eq!(k_distances(&p, 1, 2).unwrap(), vec![3.0, 2.0, 3.0, 6.0]);
+        assert!(k_distances(&p, 1, 4).is_err());
+        assert_eq!(quantile(&[3.0, 1.0, 2.0], 0.5), 2.0);
+        assert_eq!(quantile(&[3.0, 1.0, 2.0], 1.0), 3.0);
+        assert!(quantile(&[], 0.5).is_nan());
+        let d = nearest_centre_distance(&[0.0, 0.0, 3.0, 4.0], &[0.0, 1.0, 3.0, 0.0], 2);
+        assert_eq!(d, vec![1.0, 4.0]);
     }
 }
