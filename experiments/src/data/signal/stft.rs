@@ -162,7 +162,10 @@ mod tests {
         let d = dft_naive(&xw, false);
         for k in 0..9 {
             let p = d[k].0 * d[k].0 + d[k].1 * d[k].1;
-            assert!((f64::from(s[[k, 0]]) - p).abs() < 1e-4 * p.max(1.0), "bin {k}");
+            assert!(
+                (f64::from(s[[k, 0]]) - p).abs() < 1e-4 * p.max(1.0),
+                "bin {k}"
+            );
         }
         let db = spectrogram(&x, &StftConfig { log: true, ..cfg }).unwrap();
         let p0 = f64::from(s[[0, 0]]);
