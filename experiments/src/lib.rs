@@ -37,4 +37,3 @@ pub mod report;
 pub mod seed012;
 pub mod table;
 pub mod train;
-pub mod train;
