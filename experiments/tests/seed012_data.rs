@@ -29,9 +29,9 @@ fn quick_beats_are_inter_patient_capped_and_beat_sized() {
     let s = load_beat_split(&src, caps, true, 1).unwrap();
     assert!(!s.synthetic);
     assert_eq!(s.train.length, 187);
-    assert_eq!(s.train.class_names, ["N", "S", "V", "F", "Q"]);
+    assert_eq!(s.train.class_names, ["N", "S", "V", "F"]);
     for (d, cap) in [(&s.train, 50), (&s.test, 30)] {
-        let mut c = vec![0; 5];
+        let mut c = vec![0; 4];
         d.labels.iter().for_each(|&y| c[y] += 1);
         assert!(c.iter().all(|&k| k <= cap), "{c:?}");
         assert!(c[0] == cap && c[2] == cap, "N and V fill their caps: {c:?}");

@@ -16,6 +16,7 @@
 //! `table_receptive_field.{csv,md}`, `table_param_counts.{csv,md}`, `metrics.json`.
 //! `--quick`: 3 epochs on ≤ 150 training beats per class from 12 records.
 
+use super::Run;
 use crate::models::Module;
 use crate::models::autograd::Tape;
 use crate::models::autograd::engine::{Rng, Shape, Tensor};
@@ -31,7 +32,6 @@ use crate::seed012::basics::{
 };
 use crate::seed012::data::{BeatCaps, ecg_strip, load_beat_split};
 use crate::table::{Cell, Table};
-use super::Run;
 use crate::train::classifier::{
     ClassLoss, ClassMetric, ClassifierOptions, evaluate_classifier, fit_classifier,
 };
@@ -69,6 +69,16 @@ struct ParamRow {
     formula: String,
     by_formula: usize,
     by_layer: Option<usize>,
+}
+
+/// (time of each tap relative to the kernel's centre in ms, weight) for plotting.
+fn centred_ms(kernel: &[f32], fs: f64) -> Vec<(f64, f64)> {
+    let half = (kernel.len() / 2) as f64;
+    kernel
+        .iter()
+        .enumerate()
+        .map(|(j, &w)| ((j as f64 - half) / fs * 1000.0, f64::from(w)))
+        .collect()
 }
 
 /// Runs the experiment (see the module docs).
@@ -140,11 +150,15 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
                 .with(Trace::new("edge feature map", y_edge).color(2)),
         ))
         .with(Panel::Line(
-            LinePlot::new("the two kernels", "tap", "weight")
-                .with(Series::from_y("QRS (Ricker)", &qrs.iter().map(|&v| f64::from(v)).collect::<Vec<_>>()))
-                .with(Series::from_y("edge", &edge.iter().map(|&v| f64::from(v)).collect::<Vec<_>>())),
+            LinePlot::new("the two kernels (tap offset from the centre)", "ms", "weight")
+                .with(Series::line("QRS (Ricker)", centred_ms(&qrs, strip.fs)))
+                .with(Series::line("edge", centred_ms(&edge, strip.fs))),
         ));
-    run.figure(&kernel_fig, "fig_00_kernel_on_ecg", "a hand-set QRS kernel and an edge kernel slid over 10 s of ECG, with their feature maps")?;
+    run.figure(
+        &kernel_fig,
+        "fig_00_kernel_on_ecg",
+        "a hand-set QRS kernel and an edge kernel slid over 10 s of ECG, with their feature maps",
+    )?;
 
     // 3. Receptive fields: formula, brute force, autograd.
     let geometry = beat_cnn_geometry();
@@ -173,13 +187,14 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
     let mut rf_table = Table::new(
         "Receptive field of BeatCnn per layer (r_l = r_{l-1} + (k_l - 1)·j_{l-1})",
         &[
-        "layer",
-        "kernel",
-        "stride",
-        "receptive field (samples)",
-        "ms at 125 Hz",
-        "jump",
-    ]);
+            "layer",
+            "kernel",
+            "stride",
+            "receptive field (samples)",
+            "ms at 125 Hz",
+            "jump",
+        ],
+    );
     for r in &rows {
         rf_table.push(vec![
             Cell::text(r.layer.clone()),
@@ -207,7 +222,11 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
             .map(|(i, r)| ((i + 1) as f64, r.field_samples as f64))
             .collect(),
     ));
-    run.figure(&rf_fig, "fig_00_receptive_field", "receptive field of BeatCnn per layer, from the layer list")?;
+    run.figure(
+        &rf_fig,
+        "fig_00_receptive_field",
+        "receptive field of BeatCnn per layer, from the layer list",
+    )?;
 
     // 4. Parameter counts: formulas vs real layers.
     let image_inputs = 256 * 256 * 3;
@@ -261,11 +280,12 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
     let mut p_table = Table::new(
         "Parameters: a dense layer on a flattened input vs a convolution",
         &[
-        "layer",
-        "formula",
-        "parameters (formula)",
-        "parameters (real layer)",
-    ]);
+            "layer",
+            "formula",
+            "parameters (formula)",
+            "parameters (real layer)",
+        ],
+    );
     for p in &params {
         p_table.push(vec![
             Cell::text(p.what.clone()),
@@ -393,7 +413,11 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
         }
         grid = grid.with(Panel::Signal(sp));
     }
-    run.figure(&grid, "fig_00_learned_filters", "learned conv1 filters of a trained BeatCnn and their feature maps on one beat per class")?;
+    run.figure(
+        &grid,
+        "fig_00_learned_filters",
+        "learned conv1 filters of a trained BeatCnn and their feature maps on one beat per class",
+    )?;
 
     run.write_metrics(&serde_json::json!({
         "hyper_parameters": hp,

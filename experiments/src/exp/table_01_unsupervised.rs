@@ -25,14 +25,15 @@ use serde::Serialize;
 
 use super::Run;
 use crate::cluster::{ari, dbscan, kmeans, nmi, noise_as_label, pca};
+use crate::data::batch::BatchOptions;
 use crate::data::batch::WindowDataset;
 use crate::data::signal::AugmentConfig;
 use crate::metrics::roc::auc;
 use crate::metrics::{ConfusionMatrix, argmax_rows};
 use crate::models::Module;
 use crate::models::autograd::engine::Rng;
-use crate::models::autograd::optim::{Adam, AdamConfig};
 use crate::models::autograd::loss;
+use crate::models::autograd::optim::{Adam, AdamConfig};
 use crate::models::nets::{BeatCnn, ConvAutoencoder};
 use crate::plot::{Grid, LinePlot, Panel, ScatterPlot, Series};
 use crate::seed012::budget::stratified_fraction;
@@ -45,7 +46,6 @@ use crate::seed012::unsup::{
 use crate::table::{Cell, Table};
 use crate::train::classifier::{ClassLoss, ClassMetric, ClassifierOptions, fit_classifier};
 use crate::train::{BatchSource, Goal, Pairs, TrainConfig, Windows, fit, predict};
-use crate::data::batch::BatchOptions;
 
 #[derive(Clone, Debug, Serialize)]
 struct Hyper {
@@ -161,7 +161,11 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
     ));
 
     // Autoencoder on the unlabelled pool.
-    let (pool_c, train_c, test_c) = (crop(&pool, AE_LEN)?, crop(&train, AE_LEN)?, crop(&test, AE_LEN)?);
+    let (pool_c, train_c, test_c) = (
+        crop(&pool, AE_LEN)?,
+        crop(&train, AE_LEN)?,
+        crop(&test, AE_LEN)?,
+    );
     let mut ae = ConvAutoencoder::new(beat_ae_config(), &mut Rng::stream(seed, "ae_init"))?;
     let mut cfg = TrainConfig::new(hp.ae_epochs, "loss", Goal::Minimize);
     cfg.quiet = true;
@@ -202,7 +206,10 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
         },
         seed,
     };
-    anyhow::ensure!(src.batches_per_epoch() > 0, "unlabelled pool smaller than one batch");
+    anyhow::ensure!(
+        src.batches_per_epoch() > 0,
+        "unlabelled pool smaller than one batch"
+    );
     let con_hist = fit(
         &mut enc,
         &mut adam(hp.lr)?,
@@ -235,10 +242,15 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
         })
     };
     let mut reps: Vec<Rep> = Vec::new();
-    let mut add = |name: &str, (mut p, d): (Vec<f32>, usize), (mut tr, _): (Vec<f32>, usize), (mut te, _): (Vec<f32>, usize)| {
+    let mut add = |name: &str,
+                   (mut p, d): (Vec<f32>, usize),
+                   (mut tr, _): (Vec<f32>, usize),
+                   (mut te, _): (Vec<f32>, usize)| {
+        // Train and test are standardised with the pool's statistics (computed on a copy of
+        // the raw pool features, since `standardise` rewrites its first argument too).
+        let mut p_copy = p.clone();
         standardise(&mut p, &mut tr, d);
-        let mut p2 = to_f64(&p).iter().map(|&v| v as f32).collect::<Vec<f32>>();
-        standardise(&mut p2, &mut te, d);
+        standardise(&mut p_copy, &mut te, d);
         reps.push(Rep {
             name: name.into(),
             d,
@@ -261,10 +273,25 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
                 hp.pca_components,
             ))
         };
-        add(&format!("PCA({}) of raw", hp.pca_components), proj(&pool)?, proj(&train)?, proj(&test)?);
+        add(
+            &format!("PCA({}) of raw", hp.pca_components),
+            proj(&pool)?,
+            proj(&train)?,
+            proj(&test)?,
+        );
     }
-    add("conv autoencoder code", ae_feat(&pool_c)?, ae_feat(&train_c)?, ae_feat(&test_c)?);
-    add("contrastive (NT-Xent) encoder", con_feat(&pool)?, con_feat(&train)?, con_feat(&test)?);
+    add(
+        "conv autoencoder code",
+        ae_feat(&pool_c)?,
+        ae_feat(&train_c)?,
+        ae_feat(&test_c)?,
+    );
+    add(
+        "contrastive (NT-Xent) encoder",
+        con_feat(&pool)?,
+        con_feat(&train)?,
+        con_feat(&test)?,
+    );
 
     // Clustering.
     let truth = &test.labels;
@@ -292,7 +319,16 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
     }
     let mut t = Table::new(
         "Clustering MIT-BIH DS2 beats: agreement with AAMI labels",
-        &["representation", "dim", "K-means ARI", "K-means NMI", "DBSCAN ARI", "DBSCAN NMI", "DBSCAN clusters", "noise fraction"],
+        &[
+            "representation",
+            "dim",
+            "K-means ARI",
+            "K-means NMI",
+            "DBSCAN ARI",
+            "DBSCAN NMI",
+            "DBSCAN clusters",
+            "noise fraction",
+        ],
     );
     for c in &cl_rows {
         t.push(vec![
@@ -329,18 +365,30 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
     // Anomaly detection.
     let abnormal: Vec<bool> = truth.iter().map(|&y| y != 0).collect();
     let recon = reconstruction_errors(&mut ae, &test_c)?;
-    let mut an_rows = vec![("conv autoencoder".to_string(), "reconstruction error".to_string(), auc(&recon, &abnormal))];
+    let mut an_rows = vec![(
+        "conv autoencoder".to_string(),
+        "reconstruction error".to_string(),
+        auc(&recon, &abnormal),
+    )];
     for r in &reps {
         let km = kmeans(&r.pool, r.d, hp.anomaly_centres, hp.kmeans_restarts, seed)?;
         let dist = nearest_centre_distance(&to_f64(&r.test), &km.centres, r.d);
-        an_rows.push((r.name.clone(), format!("distance to nearest of {} centres", hp.anomaly_centres), auc(&dist, &abnormal)));
+        an_rows.push((
+            r.name.clone(),
+            format!("distance to nearest of {} centres", hp.anomaly_centres),
+            auc(&dist, &abnormal),
+        ));
     }
     let mut t = Table::new(
         "Anomaly detection on DS2 beats (abnormal = S, V, F vs N): AUROC",
         &["representation", "score", "AUROC"],
     );
     for (r, s, a) in &an_rows {
-        t.push(vec![Cell::text(r.clone()), Cell::text(s.clone()), Cell::num(*a, 3)])?;
+        t.push(vec![
+            Cell::text(r.clone()),
+            Cell::text(s.clone()),
+            Cell::num(*a, 3),
+        ])?;
         run.summary(format!("anomaly AUROC {r} ({s}): {a:.3}"));
     }
     t.note(format!(
@@ -353,7 +401,9 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
     run.table(&t, "table_01_anomaly")?;
 
     // Semi-supervised linear probes vs a fully supervised BeatCnn.
-    let scores = |truth: &[usize], logits: &crate::models::autograd::engine::Tensor<f32>| -> anyhow::Result<(f64, f64)> {
+    let scores = |truth: &[usize],
+                  logits: &crate::models::autograd::engine::Tensor<f32>|
+     -> anyhow::Result<(f64, f64)> {
         let cm = ConfusionMatrix::new(truth, &argmax_rows(logits)?, k_classes)?;
         Ok((cm.accuracy(), cm.macro_f1()))
     };
@@ -372,7 +422,15 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
             let mut cfg = TrainConfig::new(hp.probe_epochs, "macro_f1", Goal::Maximize);
             cfg.quiet = true;
             // Validation = the labelled subset itself (no other labels exist at this budget).
-            fit_classifier(&mut probe, &mut adam(1e-2)?, &tr, &tr, &mut cfg, &options(32), seed)?;
+            fit_classifier(
+                &mut probe,
+                &mut adam(1e-2)?,
+                &tr,
+                &tr,
+                &mut cfg,
+                &options(32),
+                seed,
+            )?;
             let (acc, f1) = scores(&te.labels, &predict(&mut probe, &te, 512)?)?;
             semi.push((r.name.clone(), f, tr.len(), acc, f1));
         }
@@ -380,12 +438,32 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
     let mut sup = BeatCnn::new(seed, k_classes)?;
     let mut cfg = TrainConfig::new(hp.supervised_epochs, "macro_f1", Goal::Maximize);
     cfg.quiet = true;
-    fit_classifier(&mut sup, &mut adam(hp.lr)?, &train, &train, &mut cfg, &options(hp.batch_size), seed)?;
+    fit_classifier(
+        &mut sup,
+        &mut adam(hp.lr)?,
+        &train,
+        &train,
+        &mut cfg,
+        &options(hp.batch_size),
+        seed,
+    )?;
     let (acc, f1) = scores(&test.labels, &predict(&mut sup, &test, 256)?)?;
-    semi.push(("BeatCnn, fully supervised".into(), 1.0, train.len(), acc, f1));
+    semi.push((
+        "BeatCnn, fully supervised".into(),
+        1.0,
+        train.len(),
+        acc,
+        f1,
+    ));
     let mut t = Table::new(
         "Semi-supervised: linear probe on frozen features vs a fully supervised BeatCnn (DS2)",
-        &["features", "labels used", "labelled beats", "accuracy", "macro-F1"],
+        &[
+            "features",
+            "labels used",
+            "labelled beats",
+            "accuracy",
+            "macro-F1",
+        ],
     );
     for (n, f, m, a, f1) in &semi {
         t.push(vec![
@@ -395,12 +473,19 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
             Cell::num(*a, 3),
             Cell::num(*f1, 3),
         ])?;
-        run.summary(format!("{n} @ {:.0} % labels ({m} beats): acc {a:.3}, macro-F1 {f1:.3}", 100.0 * f));
+        run.summary(format!(
+            "{n} @ {:.0} % labels ({m} beats): acc {a:.3}, macro-F1 {f1:.3}",
+            100.0 * f
+        ));
     }
     run.table(&t, "table_01_semisupervised")?;
 
     // Figures.
-    let mut grid = Grid::new("2-D PCA of the test-beat representations, coloured by AAMI class", 2, (560, 460));
+    let mut grid = Grid::new(
+        "2-D PCA of the test-beat representations, coloured by AAMI class",
+        2,
+        (560, 460),
+    );
     for r in &reps {
         let x = to_f64(&r.test);
         let p2 = pca(&x, r.d, 2)?;
@@ -415,14 +500,32 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
             size: (560, 460),
         }));
     }
-    run.figure(&grid, "fig_01_embedding", "2-D PCA embeddings of four beat representations, coloured by class")?;
+    run.figure(
+        &grid,
+        "fig_01_embedding",
+        "2-D PCA embeddings of four beat representations, coloured by class",
+    )?;
     let curve = |h: &crate::train::History| -> Vec<(f64, f64)> {
-        h.train_losses().iter().enumerate().map(|(e, &l)| ((e + 1) as f64, l)).collect()
+        h.train_losses()
+            .iter()
+            .enumerate()
+            .map(|(e, &l)| ((e + 1) as f64, l))
+            .collect()
     };
     let tr_fig = Grid::new("Unsupervised training", 2, (520, 380))
-        .with(Panel::Line(LinePlot::new("autoencoder", "epoch", "MSE").with(Series::line("train", curve(&ae_hist)))))
-        .with(Panel::Line(LinePlot::new("contrastive encoder", "epoch", "NT-Xent").with(Series::line("train", curve(&con_hist)))));
-    run.figure(&tr_fig, "fig_01_training", "training losses of the autoencoder and the contrastive encoder")?;
+        .with(Panel::Line(
+            LinePlot::new("autoencoder", "epoch", "MSE")
+                .with(Series::line("train", curve(&ae_hist))),
+        ))
+        .with(Panel::Line(
+            LinePlot::new("contrastive encoder", "epoch", "NT-Xent")
+                .with(Series::line("train", curve(&con_hist))),
+        ));
+    run.figure(
+        &tr_fig,
+        "fig_01_training",
+        "training losses of the autoencoder and the contrastive encoder",
+    )?;
 
     run.write_metrics(&serde_json::json!({
         "hyper_parameters": hp,

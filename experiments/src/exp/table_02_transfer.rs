@@ -125,7 +125,10 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
     let source = run.source().clone();
     let stft = StftConfig::default();
     let hp = Hyper {
-        stft: format!("Hann n_fft {} hop {} log-power, z-scored per image", stft.n_fft, stft.hop),
+        stft: format!(
+            "Hann n_fft {} hop {} log-power, z-scored per image",
+            stft.n_fft, stft.hop
+        ),
         widths_pretrain: vec![16, 32],
         widths_depth: vec![16, 16, 16, 16],
         dropout: 0.1,
@@ -135,7 +138,11 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
         batch_size: 32,
         lr: 2e-3,
         finetune_lr: 5e-4,
-        budgets_per_class: if quick { vec![3, 10] } else { vec![2, 5, 10, 20, 40] },
+        budgets_per_class: if quick {
+            vec![3, 10]
+        } else {
+            vec![2, 5, 10, 20, 40]
+        },
         train_per_class: if quick { 120 } else { 1500 },
         test_per_class: if quick { 80 } else { 1000 },
         ece_bins: 10,
@@ -282,7 +289,9 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
         test.sort_unstable();
         test
     };
-    let pool: Vec<usize> = (0..rec_labels.len()).filter(|i| !half.contains(i)).collect();
+    let pool: Vec<usize> = (0..rec_labels.len())
+        .filter(|i| !half.contains(i))
+        .collect();
     let test_records: Vec<RecordMeta> = half.iter().map(|&i| ludb.records[i].clone()).collect();
     let beats_of = |recs: &[usize]| -> WindowDataset {
         let idx: Vec<usize> = (0..images.len())
@@ -352,7 +361,11 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
             )?;
             let p = record_scores(&mut m, &test, &test_records)?;
             let a = auc(&p, &test_y);
-            let correct: Vec<bool> = p.iter().zip(&test_y).map(|(&q, &y)| (q >= 0.5) == y).collect();
+            let correct: Vec<bool> = p
+                .iter()
+                .zip(&test_y)
+                .map(|(&q, &y)| (q >= 0.5) == y)
+                .collect();
             let accuracy = correct.iter().filter(|&&c| c).count() as f64 / correct.len() as f64;
             let conf: Vec<f64> = p.iter().map(|&q| q.max(1.0 - q)).collect();
             let bins = reliability_bins(&conf, &correct, hp.ece_bins)?;
@@ -391,7 +404,14 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
     }
     let mut t = Table::new(
         "Transfer to LUDB (any conduction abnormality, record level): scratch vs frozen vs fine-tune",
-        &["labelled records per class", "records", "method", "AUC", "accuracy", "ECE"],
+        &[
+            "labelled records per class",
+            "records",
+            "method",
+            "AUC",
+            "accuracy",
+            "ECE",
+        ],
     );
     for r in &rows {
         t.push(vec![
@@ -442,7 +462,11 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
                 .collect(),
         ));
     }
-    run.figure(&auc_fig, "fig_02_transfer_auc", "record-level AUC vs label budget")?;
+    run.figure(
+        &auc_fig,
+        "fig_02_transfer_auc",
+        "record-level AUC vs label budget",
+    )?;
     run.figure(
         &ReliabilityPlot {
             title: "Reliability on LUDB test records (largest budget)".into(),

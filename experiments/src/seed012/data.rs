@@ -126,12 +126,28 @@ pub fn load_beat_split(
             (select(&ds, &tr), select(&ds, &te), what, true)
         }
     };
-    // The synthetic generator labels 5 classes; keep N, S, V, F as MIT-BIH does (Q dropped).
-    let train = cap_per_class(&train, caps.train_per_class, seed);
-    let test = cap_per_class(&test, caps.test_per_class, seed ^ 1);
+    // Q is dropped (as most papers do): the class list is N, S, V, F, so models have 4 outputs
+    // and macro averages run over the 4 classes.
+    let mut train = cap_per_class(&train, caps.train_per_class, seed);
+    let mut test = cap_per_class(&test, caps.test_per_class, seed ^ 1);
+    for d in [&mut train, &mut test] {
+        anyhow::ensure!(
+            d.labels.iter().all(|&y| y < 4),
+            "beat labels beyond N/S/V/F after dropping Q"
+        );
+        d.class_names.truncate(4);
+    }
+    let cap = |c: usize| {
+        if c == usize::MAX {
+            "all".to_string()
+        } else {
+            format!("≤ {c}")
+        }
+    };
     let source = format!(
-        "{what}; capped at {} train / {} test beats per class",
-        caps.train_per_class, caps.test_per_class
+        "{what}; {} train / {} test beats per class",
+        cap(caps.train_per_class),
+        cap(caps.test_per_class)
     );
     Ok(BeatSplit {
         train,
