@@ -111,12 +111,12 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
     let source = run.source().clone();
     let augment = AugmentConfig::default();
     let hp = Hyper {
-        unlabelled: if quick { 768 } else { 12_000 },
+        unlabelled: if quick { 768 } else { 6000 },
         train_per_class: if quick { 150 } else { 2000 },
         test_per_class: if quick { 100 } else { 1000 },
-        ae_epochs: if quick { 3 } else { 20 },
-        contrastive_epochs: if quick { 2 } else { 20 },
-        supervised_epochs: if quick { 3 } else { 15 },
+        ae_epochs: if quick { 3 } else { 15 },
+        contrastive_epochs: if quick { 2 } else { 10 },
+        supervised_epochs: if quick { 3 } else { 12 },
         probe_epochs: if quick { 30 } else { 100 },
         batch_size: 64,
         lr: 1e-3,

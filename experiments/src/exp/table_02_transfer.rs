@@ -70,6 +70,17 @@ struct TransferRow {
     subgroup_auc: Vec<(String, f64, usize)>,
 }
 
+/// How a subgroup is read from a record.
+type SubgroupKey = fn(&RecordMeta) -> String;
+
+fn sex_of(r: &RecordMeta) -> String {
+    r.sex.clone()
+}
+
+fn age_band_of(r: &RecordMeta) -> String {
+    r.age_band().to_string()
+}
+
 fn train_cfg(epochs: usize, label: &str) -> TrainConfig {
     let mut c = TrainConfig::new(epochs, "macro_f1", Goal::Maximize);
     c.quiet = true;
@@ -371,12 +382,9 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
             let bins = reliability_bins(&conf, &correct, hp.ece_bins)?;
             let ece = ece_of_bins(&bins);
             let mut subgroup_auc = Vec::new();
-            let groups: [(&str, Box<dyn Fn(&RecordMeta) -> String>); 2] = [
-                ("sex", Box::new(|r: &RecordMeta| r.sex.clone())),
-                ("age", Box::new(|r: &RecordMeta| r.age_band().to_string())),
-            ];
+            let groups: [(&str, SubgroupKey); 2] = [("sex", sex_of), ("age", age_band_of)];
             for (kind, key) in &groups {
-                let mut values: Vec<String> = test_records.iter().map(|r| key(r)).collect();
+                let mut values: Vec<String> = test_records.iter().map(key).collect();
                 values.sort();
                 values.dedup();
                 for v in values {
