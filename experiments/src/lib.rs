@@ -36,5 +36,6 @@ pub mod npy;
 pub mod plot;
 pub mod report;
 pub mod seed004;
+pub mod seed012;
 pub mod table;
 pub mod train;
