@@ -10,3 +10,4 @@ pub use ecgrad_models as models;
 pub mod cli;
 pub mod data;
 pub mod report;
+pub mod seed003;
