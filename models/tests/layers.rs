@@ -8,11 +8,11 @@
 //! (running statistics with the unbiased variance, initialisation bounds, names).
 
 use ecgrad_models::autograd::engine::{Rng, Shape, Tensor};
-use ecgrad_models::autograd::ops::{BatchNormParams, Conv1dParams, Pool1dParams};
+use ecgrad_models::autograd::ops::{BatchNormParams, Conv1dParams, Conv2dParams, Pool1dParams};
 use ecgrad_models::autograd::{Parameters, Tape};
 use ecgrad_models::layers::{
-    AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Dropout, Gelu, GlobalAvgPool1d,
-    LeakyRelu, MaxPool1d, MaxPool2d, Sigmoid,
+    AvgPool1d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Gelu, GlobalAvgPool1d,
+    GlobalAvgPool2d, LeakyRelu, MaxPool1d, MaxPool2d, Sigmoid,
 };
 use ecgrad_models::{Module, module};
 
@@ -230,6 +230,54 @@ fn conv1d_forward_by_hand_names_and_init() {
     );
 }
 
+#[test]
+fn conv2d_gradcheck_and_same_padding() {
+    let strided = Conv2dParams {
+        stride: (2, 1),
+        padding: (1, 0),
+        dilation: (1, 2),
+    };
+    let mut rng = Rng::stream(4, "init");
+    let mut a = Conv2d::new(2, 3, (3, 2), strided, true, &mut rng).unwrap();
+    gradcheck_layer(
+        "conv2d strided",
+        &mut a,
+        &random(&[2, 2, 5, 6], -1.0, 1.0, 13),
+        23,
+    );
+    let mut same = Conv2d::same(2, 2, 3, false, &mut rng).unwrap();
+    gradcheck_layer(
+        "conv2d same",
+        &mut same,
+        &random(&[1, 2, 4, 5], -1.0, 1.0, 14),
+        24,
+    );
+    let mut tape = Tape::no_grad();
+    let x = tape.input(Tensor::zeros(Shape::d4(2, 2, 7, 9)));
+    assert_eq!(
+        same.forward(&mut tape, &x).unwrap().shape(),
+        Shape::d4(2, 2, 7, 9),
+        "same padding keeps H and W"
+    );
+    assert_eq!(names(&mut same), ["weight"]);
+    assert_eq!(a.weight.value.shape(), Shape::d4(3, 2, 3, 2));
+    let bound = 1.0 / (12f32).sqrt();
+    assert!(a.weight.value.data().iter().all(|v| v.abs() <= bound));
+    assert!(Conv2d::same(1, 1, 2, true, &mut rng).is_err());
+    // By hand: a 1×1 kernel of 2 with bias 1 maps x to 2x + 1.
+    let one = Conv2d::from_tensors(
+        Tensor::full(Shape::d4(1, 1, 1, 1), 2.0),
+        Some(Tensor::full(Shape::d1(1), 1.0)),
+        Conv2dParams::default(),
+    )
+    .unwrap();
+    let x = tape.input(Tensor::from_vec(Shape::d4(1, 1, 1, 3), vec![0.0, 1.0, -2.0]).unwrap());
+    assert_eq!(
+        one.forward(&mut tape, &x).unwrap().value().data(),
+        &[1.0, 3.0, -3.0]
+    );
+}
+
 // ---------------------------------------------------------------- BatchNorm
 
 /// A BN layer with non-trivial γ, β (so their gradients and x's are not special).
@@ -412,13 +460,18 @@ fn pool2d_gradcheck_and_shapes() {
     let x = spaced(&[2, 2, 5, 6], 0.1, 80);
     gradcheck_layer("maxpool2d", &mut MaxPool2d::new(2, 2).unwrap(), &x, 81);
     gradcheck_layer("avgpool2d", &mut AvgPool2d::new(2, 3).unwrap(), &x, 82);
+    gradcheck_layer("global avg 2d", &mut GlobalAvgPool2d, &x, 83);
     let mut tape = Tape::no_grad();
-    let xv = tape.input(x);
+    let xv = tape.input(x.clone());
     let y = MaxPool2d::new(2, 2)
         .unwrap()
         .forward(&mut tape, &xv)
         .unwrap();
     assert_eq!(y.shape(), Shape::d4(2, 2, 2, 3));
+    let g = GlobalAvgPool2d.forward(&mut tape, &xv).unwrap();
+    assert_eq!(g.shape(), Shape::d2(2, 2));
+    let plane0: f64 = x.data()[..30].iter().map(|&v| v as f64).sum::<f64>() / 30.0;
+    assert!((g.value().data()[0] as f64 - plane0).abs() < 1e-6);
 }
 
 // ---------------------------------------------------------------- Dropout

@@ -1,6 +1,8 @@
-//! LSTM tests: PyTorch names and shapes, the forward against an independent f64 reference
-//! written with plain loops and the textbook sigmoid, the gate order i, f, g, o by hand, tape
-//! gradients against finite differences of the f64 reference, and a tiny overfit.
+//! LSTM tests: PyTorch names and shapes, both forward paths (fused, composed reference) against
+//! an independent f64 reference written with plain loops and the textbook sigmoid, the gate
+//! order i, f, g, o by hand, tape gradients against finite differences of the f64 reference,
+//! the fused path against the composed one (values and every gradient, including through h_n
+//! and c_n), and a tiny overfit.
 
 use std::collections::HashMap;
 
@@ -85,15 +87,19 @@ fn reference(
 }
 
 fn run(m: &Lstm, x: &Tensor<f32>) -> Vec<f64> {
+    run_path(m, x, false)
+}
+
+/// The output of the fused path, or of the composed reference when `reference`.
+fn run_path(m: &Lstm, x: &Tensor<f32>, reference: bool) -> Vec<f64> {
     let mut tape = Tape::no_grad();
     let xv = tape.input(x.clone());
-    m.forward(&mut tape, &xv)
-        .unwrap()
-        .value()
-        .data()
-        .iter()
-        .map(|&v| v as f64)
-        .collect()
+    let out = if reference {
+        m.forward_reference(&mut tape, &xv).unwrap().output
+    } else {
+        m.forward(&mut tape, &xv).unwrap()
+    };
+    out.value().data().iter().map(|&v| v as f64).collect()
 }
 
 #[test]
@@ -151,15 +157,20 @@ fn forward_matches_the_f64_reference() {
         let (n, f, h) = (3, 4, 5);
         let mut m = Lstm::new(f, h, layers, bi, &mut rng).unwrap();
         let x = Tensor::from_vec(Shape::d3(n, t_len, f), rng.vec_f32(n * t_len * f)).unwrap();
-        let got = run(&m, &x);
         let xd: Vec<f64> = x.data().iter().map(|&v| v as f64).collect();
         let want = reference(&weights(&mut m), &xd, (n, t_len, f), h, layers, bi);
-        let worst = got
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
-        assert!(worst < 1e-5, "layers {layers} bi {bi}: worst {worst}");
+        for composed in [false, true] {
+            let got = run_path(&m, &x, composed);
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                worst < 1e-5,
+                "layers {layers} bi {bi} composed {composed}: worst {worst}"
+            );
+        }
     }
 }
 
@@ -234,6 +245,78 @@ fn tape_gradients_match_finite_differences_of_the_reference() {
         );
     }
     println!("worst relative parameter-gradient error {worst:.2e}");
+}
+
+/// Everything the tape gives back for one path: the output and final states, then the
+/// gradient of every parameter (by name) and of x, for the loss
+/// L = Σ r ⊙ output + Σₖ Σ rₖ ⊙ h_n[k] + Σₖ Σ sₖ ⊙ c_n[k] with fixed random r, rₖ, sₖ.
+fn values_and_grads(m: &mut Lstm, x: &Tensor<f32>, composed: bool) -> (Vec<f32>, Weights) {
+    use ecgrad_models::autograd::ops;
+    let mut tape = Tape::new();
+    let xv = tape.leaf(x.clone(), true);
+    let out = if composed {
+        m.forward_reference(&mut tape, &xv).unwrap()
+    } else {
+        m.forward_with_state(&mut tape, &xv).unwrap()
+    };
+    let mut rng = Rng::new(77);
+    let mut project = |tape: &mut Tape<f32>, v: &ecgrad_models::autograd::Var<f32>| {
+        let r = Tensor::from_vec(v.shape(), rng.vec_f32(v.shape().numel())).unwrap();
+        let r = tape.input(r);
+        let p = ops::mul(tape, v, &r).unwrap();
+        ops::sum(tape, &p).unwrap()
+    };
+    let mut values: Vec<f32> = out.output.value().data().to_vec();
+    let mut loss = project(&mut tape, &out.output);
+    for s in out.h_n.iter().chain(&out.c_n) {
+        values.extend_from_slice(s.value().data());
+        let term = project(&mut tape, s);
+        loss = ops::add(&mut tape, &loss, &term).unwrap();
+    }
+    let grads = tape.backward(&loss).unwrap();
+    let mut g = Weights::new();
+    m.visit_params(&mut |p| {
+        // The composed path skips h·W_hhᵀ at t = 0 (h = 0), so with T = 1 W_hh is not on its
+        // tape at all: its gradient is zero.
+        let v: Vec<f64> = match grads.param(&p.name).unwrap() {
+            Some(v) => v.data().iter().map(|&a| a as f64).collect(),
+            None => vec![0.0; p.value.numel()],
+        };
+        g.insert(p.name.to_string(), v);
+    });
+    let dx = grads.get(xv.id()).unwrap();
+    g.insert("x".into(), dx.data().iter().map(|&a| a as f64).collect());
+    (values, g)
+}
+
+#[test]
+fn fused_matches_composed_values_and_every_gradient() {
+    for (layers, bi, t_len) in [(1, false, 7), (1, true, 5), (2, true, 4), (2, false, 1)] {
+        let mut rng = Rng::stream(6, "init");
+        let (n, f, h) = (3, 4, 6);
+        let mut m = Lstm::new(f, h, layers, bi, &mut rng).unwrap();
+        let x = Tensor::from_vec(Shape::d3(n, t_len, f), rng.vec_f32(n * t_len * f)).unwrap();
+        let (v_fused, g_fused) = values_and_grads(&mut m, &x, false);
+        let (v_comp, g_comp) = values_and_grads(&mut m, &x, true);
+        let ctx = format!("layers {layers} bi {bi} T {t_len}");
+        assert_eq!(v_fused.len(), v_comp.len());
+        for (k, (a, b)) in v_fused.iter().zip(&v_comp).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5,
+                "{ctx}: value {k}: fused {a} vs composed {b}"
+            );
+        }
+        assert_eq!(g_fused.len(), 4 * layers * if bi { 2 } else { 1 } + 1);
+        for (name, gf) in &g_fused {
+            let gc = &g_comp[name];
+            for (k, (a, b)) in gf.iter().zip(gc).enumerate() {
+                assert!(
+                    (a - b).abs() <= 2e-5 + 1e-3 * b.abs(),
+                    "{ctx}: d{name}[{k}]: fused {a} vs composed {b}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -16,6 +16,7 @@
 //! | softmax, log_softmax | `softmax.rs` | `softmax::tests::*gradcheck*`, `fused_cross_entropy_matches_log_softmax_and_gather` |
 //! | dropout (train / eval) | `dropout.rs` | `dropout::tests::dropout_gradcheck_x_every_p` |
 //! | conv1d (x, w, b; `needs`) | `conv1d.rs` | `conv1d::tests::conv1d_gradcheck_input_weight_bias_awkward` |
+//! | depthwise conv1d (groups = C) | `depthwise_conv1d.rs` | `depthwise_conv1d::tests::depthwise_conv1d_gradcheck_input_weight_bias_awkward` |
 //! | conv_transpose1d | `conv_transpose1d.rs` | `conv_transpose1d::tests::conv_transpose1d_gradcheck_input_weight_bias_awkward` |
 //! | conv2d | `conv2d.rs` | `conv2d::tests::conv2d_gradcheck_input_weight_bias_awkward` |
 //! | max/avg pool 1D, global avg pool | `pool1d.rs` | `pool1d::tests::*_gradcheck_x*` |
@@ -25,14 +26,19 @@
 //! | reshape | `reshape.rs` | `reshape::tests::reshape_gradcheck_x` |
 //! | NCL ↔ NTF transpose | `transpose.rs` | `transpose::tests::*_gradcheck_x` |
 //! | concat, split (narrow) | `concat.rs` | `concat::tests::*_gradcheck_*` |
+//! | LSTM layer, one direction (fused sequence kernels; output, h_n, c_n) | `lstm.rs` | `lstm::tests::lstm_gradcheck_*` |
+//! | additive temporal attention pooling (context + weights α) | `attention.rs` | `attention::tests::attention_pool_gradcheck_h_w_b_v` |
 
 pub mod activation;
+pub mod attention;
 pub mod concat;
 pub mod conv1d;
 pub mod conv2d;
 pub mod conv_transpose1d;
+pub mod depthwise_conv1d;
 pub mod dropout;
 pub mod elementwise;
+pub mod lstm;
 pub mod matmul;
 pub mod norm;
 pub mod pool1d;
@@ -44,12 +50,15 @@ pub mod transpose;
 pub mod upsample1d;
 
 pub use activation::{activation, gelu, leaky_relu, relu, sigmoid, tanh};
+pub use attention::{AttentionPoolVars, attention_pool};
 pub use concat::{concat, narrow, split};
 pub use conv_transpose1d::conv_transpose1d;
 pub use conv1d::conv1d;
 pub use conv2d::conv2d;
+pub use depthwise_conv1d::depthwise_conv1d;
 pub use dropout::dropout;
 pub use elementwise::{add, axpy, bias_add, div, mul, scale, sub};
+pub use lstm::{LstmParams, LstmVars, lstm};
 pub use matmul::matmul;
 pub use norm::{batch_norm, layer_norm};
 pub use pool1d::{avg_pool1d, global_avg_pool1d, max_pool1d};

@@ -12,6 +12,8 @@
 //! - `scalar.rs`: portable loops, the f32 fallback and the f64 path;
 //! - `avx2.rs`, `avx2_math.rs`, `avx2_gemm.rs`: `#[target_feature(enable = "avx2,fma")]`, 8 lanes;
 //! - `neon.rs`, `neon_math.rs`, `neon_gemm.rs`: `#[target_feature(enable = "neon")]`, 4 lanes;
+//! - [`int8`]: exact int8 dot products and GEMM for quantised inference (`scalar_int8.rs`,
+//!   `avx2_int8.rs`, `neon_int8.rs`; dispatched in `int8.rs`, every ISA bit-identical);
 //! - [`vmath`]: the math of the vectorised exp/sigmoid/tanh (range reduction, polynomials),
 //!   their documented error bounds, and scalar models of the exact SIMD arithmetic.
 //!
@@ -29,7 +31,9 @@
 //! their error bounds are in [`vmath`].
 
 mod detect;
+pub mod int8;
 pub mod scalar;
+pub mod scalar_int8;
 
 #[cfg(feature = "testing")]
 pub mod counting_alloc;
@@ -40,12 +44,16 @@ pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2_gemm;
 #[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2_int8;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2_math;
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon;
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon_gemm;
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod neon_int8;
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon_math;
 
@@ -373,5 +381,7 @@ pub(crate) fn check_gemm_kernel_args(k: usize, a: usize, b: usize, c: usize, ldc
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_int8;
 #[cfg(test)]
 mod tests_math;

@@ -1,8 +1,5 @@
 //! `Lstm`: a long short-term memory layer over batch-first sequences (NTF), uni- or
-//! bidirectional, stacked, with PyTorch's parameter names, shapes and gate order — **composed
-//! from autograd's existing ops** (matmul, add, mul, tanh, scale, narrow, concat). It is the
-//! readable reference; the fused SIMD cell kernel of the issue will replace the per-step ops and
-//! must match this layer.
+//! bidirectional, stacked, with PyTorch's parameter names, shapes and gate order.
 //!
 //! For each time step t, with x_t `[n, f]`, h_{t−1}, c_{t−1} `[n, H]` (both 0 at the start),
 //! gates z = x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh `[n, 4H]`, split in PyTorch's order
@@ -17,19 +14,27 @@
 //!
 //! Parameters (per layer l and direction): `weight_ih_l{l}` `[4H, f]`, `weight_hh_l{l}`
 //! `[4H, H]`, `bias_ih_l{l}` `[4H]`, `bias_hh_l{l}` `[4H]`, all initialised U(±1/√H) as in
-//! PyTorch. Cost per step and direction: 2·n·4H·(f + H) FLOPs for the two matmuls, plus O(n·H).
+//! PyTorch. Cost per step and direction: 2·n·4H·(f + H) FLOPs for the two matmuls, plus O(n·H);
+//! backward about twice that.
 //!
-//! How it is computed: x·W_ihᵀ + b_ih + b_hh is one matmul for all time steps (`[n·T, f]` times
-//! `[f, 4H]`); each step then adds h·W_hhᵀ (skipped at t = 0, where h = 0). σ(z) is written as
-//! ½·tanh(z/2) + ½ (an identity), because autograd records tanh but not yet sigmoid.
-//! Gradients come from the tape (backpropagation through time): each op's rule, in reverse.
+//! # Two forward paths
+//! - [`Lstm::forward_with_state`] (and [`Module::forward`]) records **one node per layer and
+//!   direction**: autograd's [`ops::lstm`] over the engine's fused sequence kernels (one GEMM for
+//!   the input projection of all steps, one recurrent GEMM plus a SIMD pointwise pass per step;
+//!   backpropagation through time in one rule that reuses the saved gates).
+//! - [`Lstm::forward_reference`] composes each step from elementary recorded ops
+//!   ([`reference`]): about 25 tape nodes per step, slow, but the equations above line by line.
+//!   Tests check that both give the same values and the same gradients for every parameter and
+//!   the input.
 
-use ecgrad_autograd::engine::{Rng, Shape, Tensor};
+use ecgrad_autograd::engine::{Rng, Shape};
 use ecgrad_autograd::{Param, Parameters, Tape, Var, ops};
 
 use crate::error::{Result, invalid};
 use crate::init;
 use crate::module::Module;
+
+pub mod reference;
 
 /// The four weights of one layer and direction.
 #[derive(Clone, Debug)]
@@ -121,11 +126,25 @@ impl Lstm {
         self.hidden
     }
 
-    /// The output sequence and the final states.
+    /// The output sequence and the final states, through the fused kernels (one tape node per
+    /// layer and direction).
     ///
     /// # Errors
     /// An invalid-parameter error unless `x` is `[n, T, input_size]` with n, T ≥ 1.
     pub fn forward_with_state(&self, tape: &mut Tape<f32>, x: &Var<f32>) -> Result<LstmOutput> {
+        self.run(tape, x, Path::Fused)
+    }
+
+    /// The same as [`Lstm::forward_with_state`], composed step by step from elementary recorded
+    /// ops ([`reference`]): the slow, readable twin the fused path is tested against.
+    ///
+    /// # Errors
+    /// As [`Lstm::forward_with_state`].
+    pub fn forward_reference(&self, tape: &mut Tape<f32>, x: &Var<f32>) -> Result<LstmOutput> {
+        self.run(tape, x, Path::Reference)
+    }
+
+    fn run(&self, tape: &mut Tape<f32>, x: &Var<f32>, path: Path) -> Result<LstmOutput> {
         let (n, t_len, f) = x.shape().dims3("Lstm", "x (N, T, F)")?;
         if f != self.input_size || n == 0 || t_len == 0 {
             return Err(invalid(
@@ -142,7 +161,10 @@ impl Lstm {
             let mut outs = Vec::with_capacity(dirs);
             for d in 0..dirs {
                 let w = &self.weights[l * dirs + d];
-                let (out, h, c) = self.direction(tape, &input, w, d == 1)?;
+                let (out, h, c) = match path {
+                    Path::Fused => fused_direction(tape, &input, w, d == 1)?,
+                    Path::Reference => reference::direction(self.hidden, tape, &input, w, d == 1)?,
+                };
                 outs.push(out);
                 h_n.push(h);
                 c_n.push(c);
@@ -159,85 +181,32 @@ impl Lstm {
             c_n,
         })
     }
+}
 
-    /// One direction of one layer: returns (output `[n, T, H]`, h_last, c_last).
-    fn direction(
-        &self,
-        tape: &mut Tape<f32>,
-        x: &Var<f32>,
-        w: &LstmWeights,
-        reverse: bool,
-    ) -> Result<(Var<f32>, Var<f32>, Var<f32>)> {
-        let (n, t_len, f) = x.shape().dims3("Lstm", "x")?;
-        let h4 = 4 * self.hidden;
-        let hs = self.hidden;
-        let (w_ih, w_hh) = (tape.param(&w.weight_ih), tape.param(&w.weight_hh));
-        let (b_ih, b_hh) = (tape.param(&w.bias_ih), tape.param(&w.bias_hh));
-        // x·W_ihᵀ + b_ih + b_hh for all steps at once: [n·T, 4H], viewed as [n, T, 4H].
-        let x2 = ops::reshape(tape, x, Shape::d2(n * t_len, f))?;
-        let xw = ops::matmul(tape, &x2, &w_ih, false, true)?;
-        let xw = ops::reshape(tape, &xw, Shape::d3(n * t_len, h4, 1))?;
-        let xw = ops::bias_add(tape, &xw, &b_ih)?;
-        let xw = ops::bias_add(tape, &xw, &b_hh)?;
-        let xw = ops::reshape(tape, &xw, Shape::d3(n, t_len, h4))?;
-        let half = Var::constant(Tensor::full(Shape::d2(n, hs), 0.5));
-        let sigmoid = |tape: &mut Tape<f32>, z: &Var<f32>| -> Result<Var<f32>> {
-            let z = ops::scale(tape, z, 0.5)?;
-            let z = ops::tanh(tape, &z)?;
-            let z = ops::scale(tape, &z, 0.5)?;
-            Ok(ops::add(tape, &z, &half)?)
-        };
-        let mut state: Option<(Var<f32>, Var<f32>)> = None;
-        let mut hs_out: Vec<Option<Var<f32>>> = vec![None; t_len];
-        let steps: Vec<usize> = if reverse {
-            (0..t_len).rev().collect()
-        } else {
-            (0..t_len).collect()
-        };
-        for t in steps {
-            let z = ops::narrow(tape, &xw, 1, t, 1)?;
-            let mut z = ops::reshape(tape, &z, Shape::d2(n, h4))?;
-            if let Some((h, _)) = &state {
-                let hw = ops::matmul(tape, h, &w_hh, false, true)?;
-                z = ops::add(tape, &z, &hw)?;
-            }
-            let gate = |tape: &mut Tape<f32>, k: usize| ops::narrow(tape, &z, 1, k * hs, hs);
-            let (zi, zf, zg, zo) = (
-                gate(tape, 0)?,
-                gate(tape, 1)?,
-                gate(tape, 2)?,
-                gate(tape, 3)?,
-            );
-            let i = sigmoid(tape, &zi)?;
-            let g = ops::tanh(tape, &zg)?;
-            let o = sigmoid(tape, &zo)?;
-            let ig = ops::mul(tape, &i, &g)?;
-            let c = match &state {
-                Some((_, c_prev)) => {
-                    let f_gate = sigmoid(tape, &zf)?;
-                    let fc = ops::mul(tape, &f_gate, c_prev)?;
-                    ops::add(tape, &fc, &ig)?
-                }
-                None => ig, // c₋₁ = 0, so f ⊙ c₋₁ vanishes
-            };
-            let tc = ops::tanh(tape, &c)?;
-            let h = ops::mul(tape, &o, &tc)?;
-            hs_out[t] = Some(ops::reshape(tape, &h, Shape::d3(n, 1, hs))?);
-            state = Some((h, c));
-        }
-        let pieces: Vec<Var<f32>> = hs_out
-            .into_iter()
-            .map(|h| h.expect("invariant: every step ran"))
-            .collect();
-        let refs: Vec<&Var<f32>> = pieces.iter().collect();
-        let out = if refs.len() == 1 {
-            pieces[0].clone()
-        } else {
-            ops::concat(tape, &refs, 1)?
-        };
-        let (h, c) = state.expect("invariant: T ≥ 1");
-        Ok((out, h, c))
-    }
+/// Which implementation [`Lstm::run`] uses.
+#[derive(Clone, Copy, Debug)]
+enum Path {
+    Fused,
+    Reference,
+}
+
+/// One direction of one layer as one tape node (autograd's fused [`ops::lstm`]).
+fn fused_direction(
+    tape: &mut Tape<f32>,
+    x: &Var<f32>,
+    w: &LstmWeights,
+    reverse: bool,
+) -> Result<(Var<f32>, Var<f32>, Var<f32>)> {
+    let (w_ih, w_hh) = (tape.param(&w.weight_ih), tape.param(&w.weight_hh));
+    let (b_ih, b_hh) = (tape.param(&w.bias_ih), tape.param(&w.bias_hh));
+    let p = ops::LstmParams {
+        w_ih: &w_ih,
+        w_hh: &w_hh,
+        b_ih: &b_ih,
+        b_hh: &b_hh,
+    };
+    let y = ops::lstm(tape, x, p, None, reverse)?;
+    Ok((y.output, y.h_n, y.c_n))
 }
 
 impl Parameters<f32> for Lstm {

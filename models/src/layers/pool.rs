@@ -8,10 +8,13 @@
 //! - global average: y\[n,c\] = (1/L)·Σ_t x\[n,c,t\] (`[N, C, L]` → `[N, C]`, PyTorch's
 //!   `AdaptiveAvgPool1d(1)` followed by `flatten(1)`); dx\[n,c,t\] = dy\[n,c\]/L.
 //!
-//! The 2D layers apply the same rules along H and W. L_out = ⌊(L + 2p − d·(K − 1) − 1)/s⌋ + 1.
+//! The 2D layers apply the same rules along H and W; `GlobalAvgPool2d` averages each H×W plane
+//! (`[N, C, H, W]` → `[N, C]`, PyTorch's `AdaptiveAvgPool2d(1)` + `flatten(1)`), written as a
+//! free reshape to `[N, C, H·W]` and the 1D global pool. L_out = ⌊(L + 2p − d·(K − 1) − 1)/s⌋ + 1.
 //! Cost: N·C·L_out·K comparisons or adds (N·C·L for the global pool). Each layer is one recorded
 //! op of autograd (`ops::max_pool1d`, …); a max pool saves its argmax, not its input.
 
+use ecgrad_autograd::engine::Shape;
 use ecgrad_autograd::ops::{Pool1dParams, Pool2dParams};
 use ecgrad_autograd::{Param, Parameters, Tape, Var, ops};
 
@@ -182,7 +185,29 @@ impl AvgPool2d {
     }
 }
 
-no_params!(MaxPool1d, AvgPool1d, GlobalAvgPool1d, MaxPool2d, AvgPool2d);
+/// Global average pooling over each plane: `[N, C, H, W]` → `[N, C]`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GlobalAvgPool2d;
+
+no_params!(
+    MaxPool1d,
+    AvgPool1d,
+    GlobalAvgPool1d,
+    MaxPool2d,
+    AvgPool2d,
+    GlobalAvgPool2d
+);
+
+impl Module for GlobalAvgPool2d {
+    fn forward(&self, tape: &mut Tape<f32>, x: &Var<f32>) -> Result<Var<f32>> {
+        let (n, c, h, w) = x.shape().dims4("GlobalAvgPool2d", "input")?;
+        let flat = ops::reshape(tape, x, Shape::d3(n, c, h * w))?;
+        Ok(ops::global_avg_pool1d(tape, &flat)?)
+    }
+    fn describe(&self) -> String {
+        "GlobalAvgPool2d".to_string()
+    }
+}
 
 impl Module for MaxPool1d {
     fn forward(&self, tape: &mut Tape<f32>, x: &Var<f32>) -> Result<Var<f32>> {

@@ -30,8 +30,8 @@ use ecgrad_autograd::{Buffer, Param, Parameters, Tape, Var};
 
 use crate::error::{Result, invalid};
 use crate::layers::{BatchNorm1d, Conv1d, Dropout, GlobalAvgPool1d, Linear, MaxPool1d, Relu};
-use crate::module::{Module, SummaryRow, prefix_names};
-use crate::nets::stage::Stages;
+use crate::module::{Module, SummaryRow};
+use crate::nets::stage::{Stages, named};
 
 /// Input length of a beat window (samples).
 pub const BEAT_LEN: usize = 187;
@@ -39,12 +39,6 @@ pub const BEAT_LEN: usize = 187;
 pub const FEATURE_CHANNELS: usize = 128;
 /// Time steps of the feature map for a 187-sample beat (187 → 93 → 46).
 pub const FEATURE_STEPS: usize = 46;
-
-/// A named layer: built with local names, then prefixed (`"weight"` → `"conv1.weight"`).
-fn named<M: Module>(name: &str, mut m: M) -> M {
-    prefix_names(&mut m, name);
-    m
-}
 
 /// The convolutional front end of [`BeatCnn`]: `[N, 1, L]` → `[N, 128, ⌊⌊L/2⌋/2⌋]`
 /// (conv1 → bn1 → ReLU → pool → conv2 → bn2 → ReLU → pool → conv3 → bn3 → ReLU).

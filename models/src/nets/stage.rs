@@ -7,7 +7,13 @@
 use ecgrad_autograd::{Tape, Var};
 
 use crate::error::Result;
-use crate::module::{Module, SummaryRow, join_path};
+use crate::module::{Module, SummaryRow, join_path, prefix_names};
+
+/// A layer built with local names (`"weight"`), then prefixed with `name` (`"conv1.weight"`).
+pub(crate) fn named<M: Module>(name: &str, mut m: M) -> M {
+    prefix_names(&mut m, name);
+    m
+}
 
 /// A forward pass in progress: the tape, and the trace context if one was asked for.
 pub(crate) struct Stages<'a> {

@@ -57,6 +57,24 @@ pub struct LstmSequence<T> {
     pub h: Vec<T>,
 }
 
+/// The upstream gradients a sequence backward starts from.
+#[derive(Clone, Copy, Debug)]
+pub struct LstmSeqUpstream<'a, T> {
+    /// dh `[N, T, H]`: the gradient of every output hₜ (zeros except the last step when only
+    /// h_n is used).
+    pub dh: &'a [T],
+    /// dc_n `[N, H]`: the gradient of the last cell state c_n, when the caller uses it
+    /// (`None` means zero, the common case: c_n only feeds a next segment).
+    pub dc_n: Option<&'a [T]>,
+}
+
+impl<'a, T> LstmSeqUpstream<'a, T> {
+    /// Upstream gradient of the outputs only (dc_n = 0).
+    pub fn outputs(dh: &'a [T]) -> LstmSeqUpstream<'a, T> {
+        LstmSeqUpstream { dh, dc_n: None }
+    }
+}
+
 /// Gradient outputs of a sequence backward; every one is **accumulated into** (`+=`).
 #[derive(Debug)]
 pub struct LstmSeqGrads<'a, T> {
@@ -167,8 +185,9 @@ pub fn lstm_forward_sequence<T: Real>(
 }
 
 /// The whole sequence backward (fast, back-propagation through time); **accumulates** into
-/// every gradient in `grads`. `dh` `[N, T, H]` is the upstream gradient of every output hₜ
-/// (zeros except the last step when only h_n is used).
+/// every gradient in `grads`. `up` holds the upstream gradients: dh `[N, T, H]` of every
+/// output hₜ and, optionally, dc_n `[N, H]` of the last cell state (it seeds the cell-state
+/// carry of the last step).
 ///
 /// # Panics
 /// If `steps == 0` or a slice length disagrees with `d` and `steps`, or if `ECGRAD_ISA` is
@@ -179,19 +198,21 @@ pub fn lstm_backward_sequence<T: Real>(
     inp: LstmSeqInputs<'_, T>,
     w: &LstmWeights<'_, T>,
     saved: &LstmSequence<T>,
-    dh: &[T],
+    up: LstmSeqUpstream<'_, T>,
     grads: LstmSeqGrads<'_, T>,
 ) {
     check_weights(d, w);
     check_inputs(d, steps, &inp);
     let (n, f, hs, g4) = (d.n, d.f, d.h, 4 * d.h);
     let nt = n * steps;
+    let dh = up.dh;
     assert!(
         saved.gates.len() == nt * g4
             && saved.c.len() == nt * hs
             && saved.tanh_c.len() == nt * hs
             && saved.h.len() == nt * hs
             && dh.len() == nt * hs
+            && up.dc_n.is_none_or(|dc| dc.len() == n * hs)
             && grads.dx.len() == nt * f
             && grads.dh0.len() == n * hs
             && grads.dc0.len() == n * hs
@@ -202,9 +223,10 @@ pub fn lstm_backward_sequence<T: Real>(
          H = {hs}"
     );
     let mut dgates = vec![T::ZERO; nt * g4];
-    // Carries from step t+1: dhₜ gets daₜ₊₁·W_hh, dcₜ gets dc̃ₜ₊₁ ⊙ fₜ₊₁.
+    // Carries from step t+1: dhₜ gets daₜ₊₁·W_hh, dcₜ gets dc̃ₜ₊₁ ⊙ fₜ₊₁. The last step's cell
+    // carry is the caller's dc_n (c_n reaches the loss only directly).
     let mut dh_carry = vec![T::ZERO; n * hs];
-    let mut dc_carry = vec![T::ZERO; n * hs];
+    let mut dc_carry = up.dc_n.map_or_else(|| vec![T::ZERO; n * hs], <[T]>::to_vec);
     let w_hh = MatRef::row_major(w.w_hh, g4, hs).expect("invariant: W_hh is 4H×H");
     for t in (0..steps).rev() {
         dgates
@@ -308,13 +330,19 @@ pub fn lstm_backward_sequence_naive<T: Real>(
     inp: LstmSeqInputs<'_, T>,
     w: &LstmWeights<'_, T>,
     saved: &LstmSequence<T>,
-    dh: &[T],
+    up: LstmSeqUpstream<'_, T>,
     grads: LstmSeqGrads<'_, T>,
 ) {
     check_inputs(d, steps, &inp);
     let (n, f, hs, g4) = (d.n, d.f, d.h, 4 * d.h);
+    let dh = up.dh;
+    assert!(
+        dh.len() == n * steps * hs && up.dc_n.is_none_or(|dc| dc.len() == n * hs),
+        "lstm_backward_sequence_naive: dh {} or dc_n disagrees with N = {n}, T = {steps}, H = {hs}",
+        dh.len()
+    );
     let mut dh_next = vec![T::ZERO; n * hs];
-    let mut dc_next = vec![T::ZERO; n * hs];
+    let mut dc_next = up.dc_n.map_or_else(|| vec![T::ZERO; n * hs], <[T]>::to_vec);
     for t in (0..steps).rev() {
         let x = gather_step(inp.x, n, steps, t, f);
         let (h_prev, c_prev) = if t == 0 {

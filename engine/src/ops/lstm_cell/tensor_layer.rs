@@ -2,8 +2,8 @@
 //! sequence kernels of [`super::sequence`].
 
 use super::{
-    LstmDims, LstmSeqGrads, LstmSeqInputs, LstmSequence, LstmWeights, lstm_backward_sequence,
-    lstm_forward_sequence,
+    LstmDims, LstmSeqGrads, LstmSeqInputs, LstmSeqUpstream, LstmSequence, LstmWeights,
+    lstm_backward_sequence, lstm_forward_sequence,
 };
 use crate::error::{Error, Result};
 use crate::real::Real;
@@ -188,17 +188,19 @@ pub fn lstm<T: Real>(
 }
 
 /// Gradients of one LSTM layer given the upstream gradient `d_output` `[N, T, H]` of every hₜ
-/// (put the gradient of h_n into its last step); returns fresh gradient tensors.
+/// (put the gradient of h_n into its last step) and, if c_n is used, its gradient `d_c_n`
+/// `[N, H]` (`None` = zero); returns fresh gradient tensors.
 ///
 /// # Errors
-/// As [`lstm`], plus [`Error::ShapeMismatch`] if `d_output` is not `[N, T, H]` or `saved` does
-/// not belong to these shapes.
+/// As [`lstm`], plus [`Error::ShapeMismatch`] if `d_output` is not `[N, T, H]`, `d_c_n` is not
+/// `[N, H]`, or `saved` does not belong to these shapes.
 pub fn lstm_backward<T: Real>(
     x: &Tensor<T>,
     state: Option<(&Tensor<T>, &Tensor<T>)>,
     w: LstmTensors<'_, T>,
     saved: &LstmSequence<T>,
     d_output: &Tensor<T>,
+    d_c_n: Option<&Tensor<T>>,
 ) -> Result<LstmGradients<T>> {
     let (d, steps) = validate(x, state, &w)?;
     let out_shape = Shape::d3(d.n, steps, d.h);
@@ -208,6 +210,15 @@ pub fn lstm_backward<T: Real>(
             ("d_output", d_output.shape()),
             ("input", x.shape()),
         ));
+    }
+    if let Some(dc) = d_c_n {
+        if dc.shape() != Shape::d2(d.n, d.h) {
+            return Err(mismatch(
+                format!("d_c_n must be [N, H] = [{}, {}]", d.n, d.h),
+                ("d_c_n", dc.shape()),
+                ("input", x.shape()),
+            ));
+        }
     }
     let (nth, nt4h) = (d.n * steps * d.h, d.n * steps * 4 * d.h);
     if saved.h.len() != nth
@@ -246,7 +257,11 @@ pub fn lstm_backward<T: Real>(
         dw_hh: &mut dw_hh,
         db: &mut db,
     };
-    lstm_backward_sequence(d, steps, inp, &weights(&w), saved, d_output.data(), grads);
+    let up = LstmSeqUpstream {
+        dh: d_output.data(),
+        dc_n: d_c_n.map(Tensor::data),
+    };
+    lstm_backward_sequence(d, steps, inp, &weights(&w), saved, up, grads);
     Ok(LstmGradients {
         dx: Tensor::from_vec(x.shape(), dx)?,
         dh0: Tensor::from_vec(Shape::d2(d.n, d.h), dh0)?,

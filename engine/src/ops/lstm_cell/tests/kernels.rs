@@ -76,6 +76,12 @@ fn sequence_matches_naive<T: Real>() {
                     let d = case.d;
                     let mut rng = Rng::new(seed + 7);
                     let dh: Vec<T> = random(&mut rng, n * steps * h);
+                    // Every other case also seeds the gradient of the last cell state c_n.
+                    let dc_n: Vec<T> = random(&mut rng, n * h);
+                    let up = LstmSeqUpstream {
+                        dh: &dh,
+                        dc_n: idx.is_multiple_of(2).then_some(&dc_n[..]),
+                    };
                     let init = Grads::<T>::new(&mut rng, d, steps);
                     let want = lstm_forward_sequence_naive(d, steps, case.seq(), &case.w());
                     let mut want_g = init.clone();
@@ -85,7 +91,7 @@ fn sequence_matches_naive<T: Real>() {
                         case.seq(),
                         &case.w(),
                         &want,
-                        &dh,
+                        up,
                         want_g.seq(),
                     );
                     // Errors compound over the steps of the recurrence.
@@ -98,15 +104,7 @@ fn sequence_matches_naive<T: Real>() {
                         assert_close(&got.tanh_c, &want.tanh_c, atol, rtol, &format!("{ctx} tc"));
                         assert_close(&got.h, &want.h, atol, rtol, &format!("{ctx} h"));
                         let mut g = init.clone();
-                        lstm_backward_sequence(
-                            d,
-                            steps,
-                            case.seq(),
-                            &case.w(),
-                            &want,
-                            &dh,
-                            g.seq(),
-                        );
+                        lstm_backward_sequence(d, steps, case.seq(), &case.w(), &want, up, g.seq());
                         g.assert_close(&want_g, atol, rtol, &ctx);
                     });
                 }
@@ -136,7 +134,15 @@ fn lstm_sequence_matches_stepping_the_cell() {
     let seq = lstm_forward_sequence(d, steps, case.seq(), &case.w());
     let mut seq_g = Grads::<f64>::new(&mut Rng::new(44), d, steps);
     let mut step_g = seq_g.clone();
-    lstm_backward_sequence(d, steps, case.seq(), &case.w(), &seq, &dh, seq_g.seq());
+    lstm_backward_sequence(
+        d,
+        steps,
+        case.seq(),
+        &case.w(),
+        &seq,
+        LstmSeqUpstream::outputs(&dh),
+        seq_g.seq(),
+    );
 
     // Forward, one cell call per step.
     let mut states = Vec::new();
@@ -219,7 +225,15 @@ fn lstm_sequence_bit_identical_across_threads() {
         crate::parallel::with_threads(threads, || {
             let seq = lstm_forward_sequence(d, steps, case.seq(), &case.w());
             let mut g = Grads::<f32>::new(&mut Rng::new(9), d, steps);
-            lstm_backward_sequence(d, steps, case.seq(), &case.w(), &seq, &dh, g.seq());
+            lstm_backward_sequence(
+                d,
+                steps,
+                case.seq(),
+                &case.w(),
+                &seq,
+                LstmSeqUpstream::outputs(&dh),
+                g.seq(),
+            );
             (seq, g)
         })
     };
