@@ -254,7 +254,9 @@ fn zoo_builds_by_name_and_mc_dropout_varies_only_in_mc_mode() {
     let (c, d) = (run(&net), run(&net));
     assert_ne!(c, d, "MC dropout draws a new mask each pass");
     // Batch norm stays on running statistics in MC mode.
-    let Net::Cnn(m) = &net;
+    let Net::Cnn(m) = &net else {
+        panic!("built a CNN")
+    };
     assert!(!m.features.bn1.is_training() && !m.features.bn3.is_training());
     net.set_training(false);
     assert_eq!(run(&net), a);
@@ -293,4 +295,69 @@ fn predictions_csv_rows_round_trip() {
     assert_eq!(cols[2][2], part.record[1]);
     assert_eq!(cols[2][3], part.sample[1].to_string());
     assert!(append_rows(&mut csv, "inter", "x", &part, &probs[..8]).is_err());
+}
+
+#[test]
+fn gan_augmentation_reaches_the_stated_ratio_from_training_beats() {
+    use ecgrad_experiments::seed003::gan_aug::{augment, beats_to_generate};
+    // ⌈0.15·1000⌉ = 150: S (20) gets 130, V (200) none, F (0, absent) none, N and Q never.
+    assert_eq!(
+        beats_to_generate(&[1000, 20, 200, 0, 7], 0.15),
+        vec![0, 130, 0, 0, 0]
+    );
+    let s = prepare(
+        Protocol::InterPatient,
+        &synthetic(),
+        Some(QuickCaps::quick()),
+        4,
+    )
+    .unwrap();
+    let before = s.train.data.class_counts();
+    let cfg = GanConfig {
+        steps: 3,
+        batch: 8,
+        ..GanConfig::quick(2.0)
+    };
+    let (aug, reports, examples) = augment(&s.train, &cfg, 4, 3).unwrap();
+    let after = aug.data.class_counts();
+    let target = (2.0 * before[0] as f64).ceil() as usize;
+    assert_eq!(after[0], before[0]);
+    for c in 1..4 {
+        assert_eq!(
+            after[c],
+            target.max(before[c]),
+            "class {c}: {before:?} → {after:?}"
+        );
+    }
+    assert_eq!(reports.len(), 3);
+    assert_eq!(examples[0].generated.len(), 3);
+    // Generated beats are labelled, stored as record "gan", min–max normalised; the real
+    // beats are untouched and come first.
+    assert_eq!(
+        aug.data.samples[..s.train.data.samples.len()],
+        s.train.data.samples[..]
+    );
+    for i in s.train.len()..aug.len() {
+        assert_eq!(aug.record[i], "gan");
+        let w = aug.data.window(i);
+        let hi = w.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        assert!((hi - 1.0).abs() < 1e-6 && w.iter().all(|v| v.is_finite()));
+    }
+}
+
+#[test]
+fn resnet_and_cnn_expose_their_gradcam_layer() {
+    use ecgrad_experiments::models::gradcam::grad_cam;
+    let mut rng = ecgrad_experiments::models::autograd::engine::Rng::new(3);
+    let x = Tensor::from_vec(
+        Shape::d3(2, 1, BEAT_LEN),
+        (0..2 * BEAT_LEN).map(|_| rng.uniform() as f32).collect(),
+    )
+    .unwrap();
+    for kind in [ModelKind::Cnn, ModelKind::ResNet1d] {
+        let mut net = Net::new(kind, 1, 4).unwrap();
+        net.set_training(false);
+        let cam = grad_cam(&net, &x, kind.gradcam_layer(), 1).unwrap();
+        assert_eq!(cam.dims(), &[2, BEAT_LEN], "{kind:?}");
+    }
 }

@@ -21,6 +21,7 @@
 //! mini-batches `[b, 1, 187]` → a [`zoo::Net`] → logits `[b, classes]` → softmax →
 //! metrics, ensembles, calibration, predictions.csv.
 
+pub mod gan_aug;
 pub mod output;
 pub mod protocol;
 pub mod regions;

@@ -5,7 +5,7 @@
 //! | `cnn` | [`BeatCnn`] (3 conv blocks, GAP, 2 linear) | `relu3` (last conv block) | yes (head, p 0.2) |
 //! | `cnn_lstm` | CNN-LSTM | see [`ModelKind::gradcam_layer`] | see [`Net::set_mc_dropout`] |
 //! | `cnn_lstm_attention` | CNN-LSTM with attention pooling | idem | idem |
-//! | `resnet1d` | ResNet-1D | idem | idem |
+//! | `resnet1d` | [`ResNet1d`] (stem, 3 stages × 2 residual blocks, GAP, linear) | `layer3.1.relu2` | none: MC dropout n/a |
 //!
 //! [`Net`] wraps whichever network was built, so the experiment code trains, saves, loads,
 //! explains and evaluates all four through one type ([`Module`] by delegation). A network whose
@@ -19,7 +19,7 @@
 
 use ecgrad_models::autograd::{Buffer, Param, Parameters, Tape, Var};
 use ecgrad_models::module::SummaryRow;
-use ecgrad_models::nets::BeatCnn;
+use ecgrad_models::nets::{BeatCnn, ResNet1d, ResNet1dConfig};
 use ecgrad_models::{Module, Result as ModelResult};
 use serde::Serialize;
 
@@ -93,6 +93,8 @@ impl ModelKind {
 pub enum Net {
     /// [`BeatCnn`].
     Cnn(BeatCnn),
+    /// [`ResNet1d`] in its AAMI configuration ([`ResNet1dConfig::aami`]).
+    ResNet1d(ResNet1d),
 }
 
 impl Net {
@@ -103,6 +105,13 @@ impl Net {
     pub fn new(kind: ModelKind, seed: u64, classes: usize) -> anyhow::Result<Net> {
         Ok(match kind {
             ModelKind::Cnn => Net::Cnn(BeatCnn::new(seed, classes)?),
+            ModelKind::ResNet1d => Net::ResNet1d(ResNet1d::new(
+                seed,
+                ResNet1dConfig {
+                    classes,
+                    ..ResNet1dConfig::aami()
+                },
+            )?),
             other => anyhow::bail!(
                 "{} is not available: ecgrad-models has no {} yet (branch not merged)",
                 other.display(),
@@ -115,18 +124,21 @@ impl Net {
     pub fn kind(&self) -> ModelKind {
         match self {
             Net::Cnn(_) => ModelKind::Cnn,
+            Net::ResNet1d(_) => ModelKind::ResNet1d,
         }
     }
 
     fn inner(&self) -> &dyn Module {
         match self {
             Net::Cnn(m) => m,
+            Net::ResNet1d(m) => m,
         }
     }
 
     fn inner_mut(&mut self) -> &mut dyn Module {
         match self {
             Net::Cnn(m) => m,
+            Net::ResNet1d(m) => m,
         }
     }
 
@@ -138,6 +150,11 @@ impl Net {
                 m.set_training(true);
                 m.features.set_training(false);
                 true
+            }
+            // No dropout layer: MC dropout does not apply.
+            Net::ResNet1d(m) => {
+                m.set_training(false);
+                false
             }
         }
     }
