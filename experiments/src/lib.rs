@@ -7,7 +7,11 @@
 
 pub use ecgrad_models as models;
 
+pub mod calibration;
 pub mod cli;
 pub mod data;
+pub mod metrics;
+pub mod plot;
 pub mod report;
 pub mod seed003;
+pub mod train;
