@@ -21,9 +21,12 @@
 //! mini-batches `[b, 1, 187]` → a [`zoo::Net`] → logits `[b, classes]` → softmax →
 //! metrics, ensembles, calibration, predictions.csv.
 
+pub mod common;
+pub mod evaluate;
 pub mod gan_aug;
 pub mod output;
 pub mod protocol;
 pub mod regions;
+pub mod run;
 pub mod spec;
 pub mod zoo;
