@@ -607,3 +607,38 @@ fn buffers_are_prefixed_and_saved_in_checkpoints() {
     assert_eq!(nbt[2], ("bn1.num_batches_tracked".to_string(), 1.0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn relu_then_maxpool_equals_maxpool_then_relu_bit_for_bit() {
+    // BeatCnn pools before its ReLU (half the ReLU work); forward and input gradient must be
+    // exactly those of PyTorch's ReLU → MaxPool order, ties and all-negative windows included.
+    use ecgrad_models::layers::Relu;
+    let mut x = random(&[4, 8, 51], -1.0, 1.0, 120);
+    for (i, v) in x.data_mut().iter_mut().enumerate() {
+        match i % 13 {
+            0 | 1 => *v = 0.0,     // ties at zero
+            5 => *v = -(*v).abs(), // more negative windows
+            _ => {}
+        }
+    }
+    let pool = MaxPool1d::new(2).unwrap();
+    let r = random(&[4, 8, 25], -1.0, 1.0, 121);
+    let run = |relu_first: bool| {
+        let mut tape = Tape::new();
+        let xv = tape.leaf(x.clone(), true);
+        let y = if relu_first {
+            let h = Relu.forward(&mut tape, &xv).unwrap();
+            pool.forward(&mut tape, &h).unwrap()
+        } else {
+            let h = pool.forward(&mut tape, &xv).unwrap();
+            Relu.forward(&mut tape, &h).unwrap()
+        };
+        let yv = y.value().clone();
+        let g = tape.backward_from(&y, r.clone(), &[]).unwrap();
+        (yv, g.get(xv.id()).unwrap().clone())
+    };
+    let (ya, ga) = run(true);
+    let (yb, gb) = run(false);
+    assert_eq!(ya, yb);
+    assert_eq!(ga, gb);
+}

@@ -37,6 +37,7 @@ pub mod matmul;
 pub mod norm;
 pub mod pool1d;
 pub mod pool2d;
+pub mod quant;
 pub mod reduce;
 pub mod softmax;
 pub mod upsample1d;

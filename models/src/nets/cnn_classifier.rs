@@ -15,6 +15,11 @@
 //! conv3/bn3 (128, `[128, 64, 3]`), `fc1.weight [64, 128]`, `fc1.bias [64]`,
 //! `fc2.weight [classes, 64]`, `fc2.bias [classes]` — 44 229 parameters for 5 classes.
 //!
+//! ReLU and max pooling commute exactly (both are monotone: max(relu(a), relu(b)) =
+//! relu(max(a, b)), with the same argmax wherever the maximum is positive and a zero gradient
+//! otherwise), so the forward pools first and applies ReLU to half as many values: the outputs
+//! and gradients are those of PyTorch's ReLU → MaxPool order, bit for bit.
+//!
 //! The convolution stack up to bn3 → ReLU is its own module, [`BeatCnnFeatures`], whose
 //! parameter names sit at the top level (`conv1.weight`, not `features.conv1.weight`), so the
 //! CNN-LSTM of the same paper reuses it with the same names, and Grad-CAM reads its layers by
@@ -41,7 +46,8 @@ pub const FEATURE_CHANNELS: usize = 128;
 pub const FEATURE_STEPS: usize = 46;
 
 /// The convolutional front end of [`BeatCnn`]: `[N, 1, L]` → `[N, 128, ⌊⌊L/2⌋/2⌋]`
-/// (conv1 → bn1 → ReLU → pool → conv2 → bn2 → ReLU → pool → conv3 → bn3 → ReLU).
+/// (conv1 → bn1 → ReLU → pool → conv2 → bn2 → ReLU → pool → conv3 → bn3 → ReLU; each
+/// ReLU → pool pair runs as pool → ReLU, which is the same function, see the module docs).
 #[derive(Clone, Debug)]
 pub struct BeatCnnFeatures {
     /// Conv1d(1→32, k5, pad 2).
@@ -93,12 +99,12 @@ impl BeatCnnFeatures {
         }
         let h = s.call("conv1", &self.conv1, x)?;
         let h = s.call("bn1", &self.bn1, &h)?;
-        let h = s.call("relu1", &Relu, &h)?;
         let h = s.call("pool1", &self.pool, &h)?;
+        let h = s.call("relu1", &Relu, &h)?;
         let h = s.call("conv2", &self.conv2, &h)?;
         let h = s.call("bn2", &self.bn2, &h)?;
-        let h = s.call("relu2", &Relu, &h)?;
         let h = s.call("pool2", &self.pool, &h)?;
+        let h = s.call("relu2", &Relu, &h)?;
         let h = s.call("conv3", &self.conv3, &h)?;
         let h = s.call("bn3", &self.bn3, &h)?;
         s.call("relu3", &Relu, &h)
