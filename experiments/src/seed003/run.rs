@@ -139,6 +139,8 @@ pub fn train_or_load(
     .with_context(|| format!("training {}", spec.label()))?;
     net.set_training(false);
     let seconds = start.elapsed().as_secs_f64();
+    std::fs::create_dir_all(cache_dir)
+        .with_context(|| format!("cannot create the model cache {}", cache_dir.display()))?;
     checkpoint::save(&mut net, &ckpt)?;
     let sidecar = json!({
         "spec": spec,
