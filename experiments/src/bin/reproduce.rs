@@ -1,201 +1,118 @@
-//! The main job: reproduce the paper figures.
+//! The main job: run every experiment and write `results/REPORT.md`.
 //!
-//! Until the experiment issues land, it runs the engine demo: one ECG (MIT-BIH record 100 when
-//! the real data is present, otherwise the built-in synthetic ECG) goes through a two-layer 1D
-//! convolution, once with the naive loops that define the op and once with the production
-//! kernels (im2col fused into a packed GEMM, SIMD, threads). It prints the instruction set in use,
-//! checks that both give the same numbers, reports the speed of each, and writes
-//! `results/reproduce/engine_demo.json`.
-//!
-//! Reading the data path: WFDB file → `wfdb::read_record` (ndarray `[leads, samples]`, mV) →
-//! 10-s windows stacked into an NCL `Tensor` → `conv1d` → feature maps.
+//! `cargo run --release -p ecgrad-experiments --bin reproduce` runs each experiment of
+//! `ecgrad_experiments::exp::ALL` (the one list) in this process, as library calls — so this
+//! one binary is all `cargo run` has to build — in the quick configuration, each into
+//! `results/<name>/`, then writes `results/REPORT.md` linking every figure and table with each
+//! experiment's run time and data source, and prints where it is. `--full` runs the full
+//! configurations; `--only a,b` a subset; `--list` lists the experiments. Without PhysioNet data
+//! (`--data`, `ECGRAD_DATA`, `../shared/data`) the experiments run on the built-in synthetic
+//! generator and the report says so. Exits non-zero if any experiment failed (after running
+//! the others and writing the report).
 
 #![forbid(unsafe_code)]
 
+use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
 use clap::Parser;
-use ecgrad_engine::ops::conv1d::{Conv1dImpl, Conv1dParams, conv1d_with};
-use ecgrad_engine::{Rng, Shape, Tensor};
-use ecgrad_experiments::cli::{CommonArgs, DataSource};
-use ecgrad_experiments::data::{synthetic, wfdb};
-use ecgrad_experiments::report::{Provenance, write_json};
-use serde::Serialize;
+use ecgrad_experiments::cli::CommonArgs;
+use ecgrad_experiments::exp::{self, ALL};
+use ecgrad_experiments::report::{Provenance, write_atomic};
 
-/// Reproduce the paper figures (for now: the engine demo).
+/// Reproduce every paper figure and table (quick by default; --full for the real runs).
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
-}
-
-/// One 10-second window at 360 Hz, as in a MIT-BIH strip.
-const WINDOW: usize = 3600;
-
-/// Loads `n` consecutive two-lead 10-s windows (NCL, mV) and says where they came from.
-fn load_windows(source: &DataSource, n: usize, seed: u64) -> anyhow::Result<(Tensor, String)> {
-    let (signals, from) = match source {
-        DataSource::Real(dir) => {
-            let dir = dir.join("mitdb");
-            let rec = wfdb::read_record(&dir, "100")
-                .with_context(|| format!("reading MIT-BIH record 100 in {}", dir.display()))?;
-            (
-                rec.physical,
-                "MIT-BIH Arrhythmia record 100 (MLII, V5)".to_string(),
-            )
-        }
-        DataSource::Synthetic(_) => {
-            let beats = n * 15; // ~75 bpm over n·10 s
-            let rec = synthetic::mitbih_like_record(beats, [0.8, 0.08, 0.08, 0.02, 0.02], seed)?;
-            (rec.signals, rec.source)
-        }
-    };
-    let (leads, len) = signals.dim();
-    anyhow::ensure!(
-        leads >= 2 && len >= n * WINDOW,
-        "the ECG has {leads} leads × {len} samples; the demo needs 2 × {}",
-        n * WINDOW
-    );
-    // NCL: x[w, lead, t] = signal[lead, w·WINDOW + t].
-    let mut data = Vec::with_capacity(n * 2 * WINDOW);
-    for w in 0..n {
-        for lead in 0..2 {
-            data.extend(signals.row(lead).iter().skip(w * WINDOW).take(WINDOW));
-        }
-    }
-    Ok((Tensor::from_vec(Shape::d3(n, 2, WINDOW), data)?, from))
-}
-
-/// A weight tensor with PyTorch's default uniform(±1/√fan_in) initialisation.
-fn random_weight(rng: &mut Rng, c_out: usize, c_in: usize, k: usize) -> anyhow::Result<Tensor> {
-    let bound = 1.0 / ((c_in * k) as f64).sqrt();
-    let data = (0..c_out * c_in * k)
-        .map(|_| rng.uniform_range(-bound, bound) as f32)
-        .collect();
-    Ok(Tensor::from_vec(Shape::d3(c_out, c_in, k), data)?)
-}
-
-#[derive(Serialize)]
-struct LayerTiming {
-    layer: String,
-    input: Vec<usize>,
-    output: Vec<usize>,
-    gflop: f64,
-    naive_ms: f64,
-    fast_ms: f64,
-    speedup: f64,
-    fast_gflops: f64,
-    max_abs_diff: f32,
-}
-
-#[derive(Serialize)]
-struct Report {
-    provenance: Provenance,
-    signal: String,
-    layers: Vec<LayerTiming>,
-}
-
-/// Median wall time of `reps` runs of `f`, in milliseconds, and the last result.
-fn time_ms(
-    reps: usize,
-    mut f: impl FnMut() -> anyhow::Result<Tensor>,
-) -> anyhow::Result<(f64, Tensor)> {
-    let mut times = Vec::with_capacity(reps);
-    let mut out = None;
-    for _ in 0..reps {
-        let start = Instant::now();
-        out = Some(f()?);
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    Ok((times[times.len() / 2], out.expect("invariant: reps >= 1")))
+    /// Run the full configurations (hours) instead of the quick ones (about a minute each).
+    #[arg(long)]
+    full: bool,
+    /// Run only these experiments (comma-separated names).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    only: Vec<String>,
+    /// List the experiments and exit.
+    #[arg(long)]
+    list: bool,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if cli.list {
+        for e in ALL {
+            println!("{:<28} {}", e.name, e.about);
+        }
+        return Ok(());
+    }
+    anyhow::ensure!(
+        !(cli.full && cli.common.quick),
+        "--full and --quick contradict each other"
+    );
+    for name in &cli.only {
+        exp::find(name)?;
+    }
+    let start = Instant::now();
     let isa = ecgrad_engine::init()?;
     let threads = cli.common.init_threads()?;
-    let source = cli.common.data_source()?;
-    let out_dir = cli.common.out_dir("reproduce");
-    println!("ecgrad reproduce — the paper experiments are not built yet; running the engine demo");
-    println!("instruction set: {isa}   threads: {threads}");
-    println!("data: {}", source.describe());
-
-    let n = if cli.common.quick { 2 } else { 8 };
-    let (x, from) = load_windows(&source, n, cli.common.seed)?;
-    println!("signal: {from}; input tensor {} (N, C, L)", x.shape());
-
-    let mut rng = Rng::stream(cli.common.seed, "init");
-    // Two layers of a typical ECG front end: 2 leads → 32 maps (k 15), then 32 → 64 (k 7).
-    let layers = [(32usize, 15usize), (64, 7)];
-    let mut input = x;
-    let mut timings = Vec::new();
+    let base = cli
+        .common
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results"));
+    let mut args = cli.common.clone();
+    args.quick = !cli.full;
+    args.out = None;
+    let mode = if args.quick { "quick" } else { "full" };
     println!(
-        "\n{:<22} {:>16} {:>10} {:>10} {:>9} {:>10} {:>10}",
-        "layer", "output", "naive ms", "fast ms", "speedup", "GFLOP/s", "max |Δ|"
+        "ecgrad reproduce ({mode}): instruction set {isa}, {threads} threads, seed {}, results in {}",
+        args.seed,
+        base.display()
     );
-    for (i, &(c_out, k)) in layers.iter().enumerate() {
-        let c_in = input.dims()[1];
-        let w = random_weight(&mut rng, c_out, c_in, k)?;
-        let params = Conv1dParams {
-            padding: (k - 1) / 2,
-            ..Conv1dParams::default()
-        };
-        let reps = if cli.common.quick { 1 } else { 3 };
-        let (naive_ms, y_naive) = time_ms(reps, || {
-            Ok(conv1d_with(Conv1dImpl::Naive, &input, &w, None, params)?)
-        })?;
-        let (fast_ms, y) = time_ms(reps.max(5), || {
-            Ok(conv1d_with(Conv1dImpl::Auto, &input, &w, None, params)?)
-        })?;
-        let max_abs_diff = y
-            .data()
-            .iter()
-            .zip(y_naive.data())
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
-        let (nb, lo) = (y.dims()[0], y.dims()[2]);
-        let gflop = 2.0 * (nb * c_out * c_in * k * lo) as f64 / 1e9;
-        let name = format!("conv{} {c_in}→{c_out}, k {k}", i + 1);
-        println!(
-            "{:<22} {:>16} {:>10.2} {:>10.3} {:>8.0}× {:>10.1} {:>10.2e}",
-            name,
-            y.shape().to_string(),
-            naive_ms,
-            fast_ms,
-            naive_ms / fast_ms,
-            gflop / (fast_ms / 1e3),
-            max_abs_diff
-        );
-        anyhow::ensure!(
-            max_abs_diff <= 1e-3,
-            "{name}: fast and naive convolutions disagree by {max_abs_diff}"
-        );
-        timings.push(LayerTiming {
-            layer: name,
-            input: input.dims().to_vec(),
-            output: y.dims().to_vec(),
-            gflop,
-            naive_ms,
-            fast_ms,
-            speedup: naive_ms / fast_ms,
-            fast_gflops: gflop / (fast_ms / 1e3),
-            max_abs_diff,
-        });
-        // ReLU between layers, as in a real network.
-        let relu: Vec<f32> = y.data().iter().map(|&v| v.max(0.0)).collect();
-        input = Tensor::from_vec(y.shape(), relu)?;
-    }
+    println!("data: {}", args.data_source()?.describe());
 
-    let report = Report {
-        provenance: Provenance::collect("reproduce", cli.common.seed, &source.describe()),
-        signal: from,
-        layers: timings,
+    let selected: Vec<&exp::Experiment> = ALL
+        .iter()
+        .filter(|e| cli.only.is_empty() || cli.only.iter().any(|n| n == e.name))
+        .collect();
+    let outcomes: Vec<exp::Outcome> = selected
+        .iter()
+        .map(|e| exp::execute(e, &args, base.join(e.name)))
+        .collect();
+
+    let provenance = Provenance::collect("reproduce", args.seed, "");
+    let header = exp::report::ReportHeader {
+        mode: mode.to_string(),
+        seed: args.seed,
+        isa: isa.to_string(),
+        threads,
+        git_revision: provenance.git_revision,
+        finished: exp::report::utc_now(),
+        seconds: start.elapsed().as_secs_f64(),
     };
-    let path = out_dir.join("engine_demo.json");
-    write_json(&path, &report)?;
-    println!("\nwrote {}", path.display());
+    let report = base.join("REPORT.md");
+    write_atomic(
+        &report,
+        exp::report::render(&outcomes, &header, &base).as_bytes(),
+    )?;
+
+    println!("\n{:<28} {:>12}  status", "experiment", "time");
+    for o in &outcomes {
+        println!(
+            "{:<28} {:>12}  {}{}",
+            o.name,
+            exp::report::human_time(o.seconds),
+            if o.error.is_some() { "FAILED" } else { "ok" },
+            if o.synthetic { " (synthetic data)" } else { "" }
+        );
+    }
+    let shown = std::fs::canonicalize(&report).unwrap_or(report);
+    println!("\nreport: {}", shown.display());
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.error.is_some())
+        .map(|o| o.name.as_str())
+        .collect();
+    anyhow::ensure!(failed.is_empty(), "failed: {}", failed.join(", "));
     Ok(())
 }
