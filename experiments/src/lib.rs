@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod npy;
 pub mod plot;
 pub mod report;
+pub mod seed003;
 pub mod seed004;
 pub mod seed012;
 pub mod table;
