@@ -35,12 +35,14 @@
 
 use std::sync::Arc;
 
-use ecgrad_engine::ops::lstm_cell::{LstmSequence, LstmTensors, lstm as lstm_fwd, lstm_backward};
+use ecgrad_engine::ops::lstm_cell::{
+    LstmSequence, LstmTensors, lstm as lstm_fwd, lstm_backward, lstm_inference,
+};
 use ecgrad_engine::{Real, Shape, Tensor};
 
 use super::{narrow, reshape, tensor};
 use crate::backward::Backward;
-use crate::error::Result;
+use crate::error::{Result, invalid};
 use crate::tape::{Tape, Var};
 
 /// The four parameters of one LSTM layer and direction (PyTorch's `weight_ih_l0`,
@@ -189,7 +191,30 @@ pub fn lstm<T: Real>(
         b_ih: w.b_ih.value(),
         b_hh: w.b_hh.value(),
     };
-    let out = lstm_fwd(&x_run, state.map(|(h, c)| (h.value(), c.value())), wt)?;
+    let state_t = state.map(|(h, c)| (h.value(), c.value()));
+    let mut inputs = vec![x, w.w_ih, w.w_hh, w.b_ih, w.b_hh];
+    if let Some((h0, c0)) = state {
+        inputs.push(h0);
+        inputs.push(c0);
+    }
+    if !inputs.iter().any(|v| tape.requires_grad(v)) {
+        // Evaluation (a no_grad tape, or nothing upstream needs a gradient): the step-by-step
+        // kernel that saves nothing touches far less memory.
+        let out = lstm_inference(&x_run, state_t, wt)?;
+        let h = out.h_n.dims()[1];
+        let output = if reverse {
+            tensor(
+                out.output.shape(),
+                flip_time(out.output.data(), n, steps, h),
+            )
+        } else {
+            out.output
+        };
+        let output = tape.record("lstm", &inputs, output, no_rule)?;
+        let c_n = tape.record("lstm_c_n", &inputs, out.c_n, no_rule)?;
+        return finish(tape, output, c_n, reverse);
+    }
+    let out = lstm_fwd(&x_run, state_t, wt)?;
     let h = out.h_n.dims()[1];
     let output = if reverse {
         tensor(
@@ -199,11 +224,6 @@ pub fn lstm<T: Real>(
     } else {
         out.output
     };
-    let mut inputs = vec![x, w.w_ih, w.w_hh, w.b_ih, w.b_hh];
-    if let Some((h0, c0)) = state {
-        inputs.push(h0);
-        inputs.push(c0);
-    }
     // Built only when some input requires grad (the tape calls `make` lazily), then shared.
     let mut shared: Option<Arc<LstmSaved<T>>> = None;
     let mut saved = Some(out.saved);
@@ -235,10 +255,45 @@ pub fn lstm<T: Real>(
             of_cell: true,
         })
     })?;
+    finish(tape, output, c_n, reverse)
+}
+
+/// h_n as the last processed step of `output`, and the three variables.
+fn finish<T: Real>(
+    tape: &mut Tape<T>,
+    output: Var<T>,
+    c_n: Var<T>,
+    reverse: bool,
+) -> Result<LstmVars<T>> {
+    let (n, steps, h) = output.shape().dims3("lstm", "output")?;
     let last = if reverse { 0 } else { steps - 1 };
     let h_n = narrow(tape, &output, 1, last, 1)?;
     let h_n = reshape(tape, &h_n, Shape::d2(n, h))?;
     Ok(LstmVars { output, h_n, c_n })
+}
+
+/// The rule given to `record` on the inference path. `record` builds a rule only when some
+/// input requires a gradient, which that path has just ruled out, so this is never run; if it
+/// were, it would report an error rather than a wrong gradient.
+fn no_rule<T: Real>() -> Box<dyn Backward<T>> {
+    Box::new(NoSavedState)
+}
+
+/// See [`no_rule`].
+struct NoSavedState;
+
+impl<T: Real> Backward<T> for NoSavedState {
+    fn name(&self) -> &'static str {
+        "lstm"
+    }
+    fn backward(&self, _dy: &Tensor<T>, _needs: &[bool]) -> Result<Vec<Option<Tensor<T>>>> {
+        Err(invalid(
+            "lstm",
+            "backward",
+            "inference path",
+            "recorded without saved state because no input required a gradient",
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -358,6 +413,25 @@ mod tests {
             rev.output.value().data()[..h],
             "reverse h_n is the state after t = 0"
         );
+    }
+
+    #[test]
+    fn inference_path_matches_the_training_path() {
+        // A no_grad tape takes the step-by-step kernel that saves nothing; same values.
+        for reverse in [false, true] {
+            let xs = inputs((3, 6, 4, 5), 850);
+            let run = |mut t: Tape<f64>| {
+                let v: Vec<Var<f64>> = xs.iter().map(|x| t.leaf(x.clone(), true)).collect();
+                let y = lstm(&mut t, &v[0], params(&v), Some((&v[5], &v[6])), reverse).unwrap();
+                [y.output, y.h_n, y.c_n].map(|v| v.value().data().to_vec())
+            };
+            let (train, eval) = (run(Tape::new()), run(Tape::no_grad()));
+            for (a, b) in train.iter().zip(&eval) {
+                for (x, y) in a.iter().zip(b) {
+                    assert!((x - y).abs() < 1e-12, "reverse {reverse}: {x} vs {y}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -239,8 +239,9 @@ pub fn lstm_backward_sequence<T: Real>(
                 || vec![T::ZERO; hs],
                 |dh_total, (s, ((dg, dc), dh_next))| {
                     let row = s * steps + t;
-                    for (k, v) in dh_total.iter_mut().enumerate() {
-                        *v = dh[row * hs + k] + dh_next[k];
+                    let dh_row = &dh[row * hs..(row + 1) * hs];
+                    for ((v, &a), &b) in dh_total.iter_mut().zip(dh_row).zip(dh_next) {
+                        *v = a + b;
                     }
                     let c_prev = if t == 0 {
                         &inp.c0[s * hs..(s + 1) * hs]

@@ -3,7 +3,7 @@
 
 use super::{
     LstmDims, LstmSeqGrads, LstmSeqInputs, LstmSeqUpstream, LstmSequence, LstmWeights,
-    lstm_backward_sequence, lstm_forward_sequence,
+    lstm_backward_sequence, lstm_forward_sequence, lstm_forward_sequence_inference,
 };
 use crate::error::{Error, Result};
 use crate::real::Real;
@@ -184,6 +184,49 @@ pub fn lstm<T: Real>(
         h_n: Tensor::from_vec(nh, last(&saved.h))?,
         c_n: Tensor::from_vec(nh, last(&saved.c))?,
         saved,
+    })
+}
+
+/// What [`lstm_inference`] returns: the outputs of [`lstm`] without the saved state.
+#[derive(Clone, Debug)]
+pub struct LstmInferenceOutput<T: Real> {
+    /// All hₜ `[N, T, H]`.
+    pub output: Tensor<T>,
+    /// The last hidden state h_n `[N, H]`.
+    pub h_n: Tensor<T>,
+    /// The last cell state c_n `[N, H]`.
+    pub c_n: Tensor<T>,
+}
+
+/// [`lstm`] for inference: the same outputs, computed one step at a time with nothing saved
+/// for backward (see [`super::inference`]), so far less memory is touched.
+///
+/// # Errors
+/// As [`lstm`].
+pub fn lstm_inference<T: Real>(
+    x: &Tensor<T>,
+    state: Option<(&Tensor<T>, &Tensor<T>)>,
+    w: LstmTensors<'_, T>,
+) -> Result<LstmInferenceOutput<T>> {
+    let (d, steps) = validate(x, state, &w)?;
+    let zeros = vec![T::ZERO; d.n * d.h];
+    let (h0, c0) = state.map_or((&zeros[..], &zeros[..]), |(h, c)| (h.data(), c.data()));
+    let inp = LstmSeqInputs {
+        x: x.data(),
+        h0,
+        c0,
+    };
+    let r = lstm_forward_sequence_inference(d, steps, inp, &weights(&w));
+    let mut h_n = Vec::with_capacity(d.n * d.h);
+    for s in 0..d.n {
+        let at = ((s + 1) * steps - 1) * d.h;
+        h_n.extend_from_slice(&r.h[at..at + d.h]);
+    }
+    let nh = Shape::d2(d.n, d.h);
+    Ok(LstmInferenceOutput {
+        output: Tensor::from_vec(Shape::d3(d.n, steps, d.h), r.h)?,
+        h_n: Tensor::from_vec(nh, h_n)?,
+        c_n: Tensor::from_vec(nh, r.c_n)?,
     })
 }
 

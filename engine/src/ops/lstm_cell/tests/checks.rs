@@ -141,6 +141,11 @@ fn lstm_tensor_layer_and_errors() {
     assert_close(out.h_n.data(), &last, 1e-12, 1e-12, "h_n");
     let last_c = naive::gather_step(&want.c, n, steps, steps - 1, h);
     assert_close(out.c_n.data(), &last_c, 1e-12, 1e-12, "c_n");
+    // The inference path returns the same three tensors.
+    let inf = lstm_inference(&x, Some((&h0, &c0)), w).unwrap();
+    assert_close(inf.output.data(), &want.h, 1e-12, 1e-12, "inference output");
+    assert_close(inf.h_n.data(), &last, 1e-12, 1e-12, "inference h_n");
+    assert_close(inf.c_n.data(), &last_c, 1e-12, 1e-12, "inference c_n");
     let dout = t(
         Shape::d3(n, steps, h),
         &random::<f64>(&mut Rng::new(62), n * steps * h),

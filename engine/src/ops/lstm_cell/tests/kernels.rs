@@ -251,3 +251,47 @@ fn lstm_sequence_bit_identical_across_threads() {
         assert_eq!(bits(a), bits(b));
     }
 }
+
+/// The inference forward gives the training forward's hₜ and last cₜ, for every ISA and
+/// thread count, on shapes with awkward sizes and one batch above the rayon grain.
+fn inference_matches_training_forward<T: Real>() {
+    let shapes = [
+        (1, 1, 1, 1),
+        (3, 5, 7, 6),
+        (2, 128, 64, 46),
+        (130, 5, 64, 3),
+        (8, 1, 7, 5),
+    ];
+    for (idx, &(n, f, h, steps)) in shapes.iter().enumerate() {
+        let seed = 3000 + idx as u64;
+        let case = Case::<T>::new(seed, n, f, h, steps);
+        let d = case.d;
+        let want = lstm_forward_sequence_naive(d, steps, case.seq(), &case.w());
+        let (atol, rtol) = tolerance::<T>((f + h + n) * steps);
+        for_each_isa_threads(|ctx| {
+            let ctx = format!("{} N{n} F{f} H{h} T{steps} seed {seed}, {ctx}", T::NAME);
+            let got = lstm_forward_sequence_inference(d, steps, case.seq(), &case.w());
+            assert_close(&got.h, &want.h, atol, rtol, &format!("{ctx} h"));
+            let last_c = naive::gather_step(&want.c, n, steps, steps - 1, h);
+            assert_close(&got.c_n, &last_c, atol, rtol, &format!("{ctx} c_n"));
+            let train = lstm_forward_sequence(d, steps, case.seq(), &case.w());
+            assert_close(
+                &got.h,
+                &train.h,
+                atol,
+                rtol,
+                &format!("{ctx} h vs training"),
+            );
+        });
+    }
+}
+
+#[test]
+fn lstm_inference_matches_forward_f32() {
+    inference_matches_training_forward::<f32>();
+}
+
+#[test]
+fn lstm_inference_matches_forward_f64() {
+    inference_matches_training_forward::<f64>();
+}
