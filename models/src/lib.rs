@@ -33,30 +33,35 @@
 //! ```
 //!
 //! ## Layer catalogue
-//! ✓ = exists; … = next, waiting for autograd's recording of the engine op named.
+//! Every layer has a gradient check (`models/tests/layers.rs` and the layer's own tests) and
+//! PyTorch's `state_dict` names.
 //!
-//! | layer | PyTorch names and shapes | status |
+//! | layer | PyTorch names and shapes | file |
 //! |---|---|---|
-//! | `Linear` | `weight [out, in]`, `bias [out]` | ✓ `layers/linear.rs` |
-//! | `Relu`, `Tanh` | — | ✓ `layers/activation.rs` |
-//! | `Sequential` | `<index or name>.<param>` | ✓ `layers/sequential.rs` |
-//! | `Flatten`, `NclToNtf`, `NtfToNcl` | — | ✓ `layers/shape.rs` |
-//! | `LeakyRelu`, `Sigmoid` | — | … activation ops |
-//! | `Conv1d`, depthwise-separable, CoordConv1d | `weight [c_out, c_in/groups, k]`, `bias [c_out]` | … conv1d |
-//! | `ConvTranspose1d`, `Upsample1d` | `weight [c_in, c_out, k]` | … conv_transpose1d, upsample1d |
-//! | `Conv2d` | `weight [c_out, c_in, kh, kw]` | … conv2d |
-//! | `MaxPool1d/2d`, `AvgPool1d/2d`, `GlobalAvgPool1d` | — | … pooling |
-//! | `BatchNorm1d/2d` | `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked []` | … batch norm |
-//! | `Dropout` | — | … dropout |
-//! | `Lstm` (uni/bi, stacked, batch-first NTF) | `weight_ih_l0 [4H, F]`, `weight_hh_l0 [4H, H]`, `bias_ih_l0`, `bias_hh_l0` (`_reverse`, `l1`…), gates i, f, g, o | ✓ `layers/lstm.rs`, composed from existing ops (the reference); … fused SIMD cell |
-//! | temporal attention, ECA channel attention, attention gate | — | … softmax, sigmoid, conv1d |
-//! | residual block | conv-BN-ReLU + projection shortcut | … conv1d, batch norm |
+//! | `Linear` | `weight [out, in]`, `bias [out]` | `layers/linear.rs` |
+//! | `Relu`, `LeakyRelu`, `Sigmoid`, `Tanh`, `Gelu` | — | `layers/activation.rs` |
+//! | `Sequential` | `<index or name>.<param>` | `layers/sequential.rs` |
+//! | `Flatten`, `NclToNtf`, `NtfToNcl` | — | `layers/shape.rs` |
+//! | `Conv1d` | `weight [c_out, c_in, k]`, `bias [c_out]` | `layers/conv1d.rs` |
+//! | `DepthwiseSeparableConv1d` | `depthwise.weight [c, 1, k]`, `pointwise.weight [c_out, c, 1]`, biases | `layers/depthwise_separable.rs` |
+//! | `CoordConv1d` | as `Conv1d`, with one more input channel (the coordinate) | `layers/coordconv.rs` |
+//! | `ConvTranspose1d`, `Upsample1d` | `weight [c_in, c_out, k]` | `layers/upsample.rs` |
+//! | `Conv2d` | `weight [c_out, c_in, kh, kw]` | `layers/conv2d.rs` |
+//! | `MaxPool1d/2d`, `AvgPool1d/2d`, `GlobalAvgPool1d/2d` | — | `layers/pool.rs` |
+//! | `BatchNorm1d/2d` | `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked []` | `layers/batchnorm.rs` |
+//! | `Dropout` | — (seeded mask, identity in evaluation) | `layers/dropout.rs` |
+//! | `Lstm` (uni/bi, stacked, batch-first NTF) | `weight_ih_l0 [4H, F]`, `weight_hh_l0 [4H, H]`, `bias_ih_l0`, `bias_hh_l0` (`_reverse`, `l1`…), gates i, f, g, o | `layers/lstm.rs` (fused SIMD cells; the composed version is kept as the reference) |
+//! | `TemporalAttention` | additive scores against a learned context vector | `layers/attention.rs` |
+//! | `Eca` (channel attention), `AttentionGate` (skips) | `conv.weight [1, 1, k]`; 1×1 convs | `layers/channel_attention.rs`, `layers/attention_gate.rs` |
+//! | `ResidualBlock1d` | conv-BN-ReLU ×2 + projection shortcut (torchvision names) | `layers/residual.rs` |
 //!
-//! The ensembles exist ([`nets::ensemble`]: soft and weighted average, majority vote,
-//! Top2-Weighted, best-k weighted — pure functions over probability tensors), and so does
-//! [`gradcam`] (1D and 2D maps at any leaf layer chosen by its dotted path). The networks of
-//! the papers (`BeatCnn`, `CnnLstm`, `CnnLstmAttention`, `ResNet1d`, autoencoders, ACDAE, GAN,
-//! 2D CNN) and int8 inference follow the layers above.
+//! The networks of the papers are in [`nets`] (one file each: `BeatCnn`, `SeparableBeatCnn`,
+//! `CnnLstm`, `CnnLstmAttention`, `ResNet1d`, `ConvAutoencoder`, `Acdae`, the GAN's
+//! `Generator`/`Discriminator`, `Cnn2d`) with the ensembles ([`nets::ensemble`]: soft and
+//! weighted average, majority vote, Top2-Weighted — pure functions over probability tensors);
+//! [`gradcam`] gives 1D and 2D maps at any layer chosen by its dotted path, and [`quantize`]
+//! runs a trained `BeatCnn` in int8 (batch norm folded, per-channel weight scales, calibrated
+//! activation scales).
 //!
 //! ## Layouts: NCL and NTF
 //! Convolutional tensors are **NCL** — batch, channels, length (`[32, 1, 187]` for 32
@@ -68,8 +73,8 @@
 //!
 //! ## Training and evaluation
 //! `model.set_training(true)` (PyTorch's `model.train()`) and `set_training(false)`
-//! (`model.eval()`) switch dropout and batch norm; the layers here have no mode yet, but
-//! containers already pass the switch down. Evaluation also runs on a
+//! (`model.eval()`) switch dropout and batch norm; containers pass the switch down to every
+//! child. Evaluation also runs on a
 //! [`Tape::no_grad`](ecgrad_autograd::Tape::no_grad), which records nothing.
 //!
 //! ## A training step

@@ -19,11 +19,11 @@
 //!
 //! # Two forward paths
 //! - [`Lstm::forward_with_state`] (and [`Module::forward`]) records **one node per layer and
-//!   direction**: autograd's [`ops::lstm`] over the engine's fused sequence kernels (one GEMM for
+//!   direction**: autograd's [`ops::lstm()`] over the engine's fused sequence kernels (one GEMM for
 //!   the input projection of all steps, one recurrent GEMM plus a SIMD pointwise pass per step;
 //!   backpropagation through time in one rule that reuses the saved gates).
 //! - [`Lstm::forward_reference`] composes each step from elementary recorded ops
-//!   ([`reference`]): about 25 tape nodes per step, slow, but the equations above line by line.
+//!   ([`mod@reference`]): about 25 tape nodes per step, slow, but the equations above line by line.
 //!   Tests check that both give the same values and the same gradients for every parameter and
 //!   the input.
 
@@ -140,7 +140,7 @@ impl Lstm {
     }
 
     /// The same as [`Lstm::forward_with_state`], composed step by step from elementary recorded
-    /// ops ([`reference`]): the slow, readable twin the fused path is tested against.
+    /// ops ([`mod@reference`]): the slow, readable twin the fused path is tested against.
     ///
     /// # Errors
     /// As [`Lstm::forward_with_state`].
@@ -194,7 +194,7 @@ enum Path {
     Reference,
 }
 
-/// One direction of one layer as one tape node (autograd's fused [`ops::lstm`]).
+/// One direction of one layer as one tape node (autograd's fused [`ops::lstm()`]).
 fn fused_direction(
     tape: &mut Tape<f32>,
     x: &Var<f32>,

@@ -27,7 +27,7 @@
 //! # How the fast version differs from the naive twin (`naive.rs`)
 //! The naive loops visit `(n, c, t, j)` one multiply-add at a time. The fast kernels turn the
 //! loop inside out: for each tap `j`, the outputs that read inside the signal form one contiguous
-//! range ([`valid_outputs`]), and their inputs are one contiguous (stride 1) or strided run of the
+//! range (`valid_outputs`), and their inputs are one contiguous (stride 1) or strided run of the
 //! input row. So each tap is a single vector primitive over the whole row:
 //! - forward: `y[c, r] += w[c,j] · x[c, r·s + j·d − p]` — one [`Real::vec_axpy`] per tap
 //!   (a [`Real::vec_gather_strided`] first when the stride is > 1);

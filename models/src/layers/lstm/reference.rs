@@ -2,7 +2,7 @@
 //! autograd's elementary recorded ops (matmul, bias_add, narrow, tanh, scale, add, mul, concat),
 //! so backpropagation through time is nothing but the tape walked backwards. It is slow (about
 //! 25 nodes per time step) but every step of it reads like the textbook equations, and it is the
-//! second, independent reference that the fused path ([`ops::lstm`]) is tested against (values
+//! second, independent reference that the fused path ([`ops::lstm()`]) is tested against (values
 //! and every gradient, `models/tests/lstm.rs`).
 //!
 //! How it is computed: x·W_ihᵀ + b_ih + b_hh is one matmul for all time steps (`[n·T, f]` times
