@@ -195,6 +195,32 @@ impl History {
             .map(|e| e.metric.unwrap_or(f64::NAN))
             .collect()
     }
+
+    /// Training curves as a [`Grid`](crate::plot::Grid) of two panels: training and
+    /// validation loss per epoch, and the monitored validation metric (the best epoch marked
+    /// by a dashed line at its value). Save it with `plot::save` or `Run::figure`.
+    pub fn plot(&self, title: &str) -> crate::plot::Grid {
+        use crate::plot::{Grid, LinePlot, Panel, Series};
+        let mut loss = LinePlot::new("loss", "epoch", "loss")
+            .with(Series::from_y("training", &self.train_losses()));
+        if self.epochs.iter().any(|e| e.val_loss.is_some()) {
+            loss = loss.with(Series::from_y("validation", &self.val_losses()));
+        }
+        let mut grid = Grid::new(title, 2, (560, 380)).with(Panel::Line(loss));
+        if self.epochs.iter().any(|e| e.metric.is_some()) {
+            let mut metric = LinePlot::new(
+                &format!("validation {}", self.monitor),
+                "epoch",
+                &self.monitor,
+            )
+            .with(Series::from_y(&self.monitor, &self.metrics()).color(2));
+            if let (Some(e), Some(m)) = (self.best_epoch, self.best_metric) {
+                metric.h_lines.push((m, format!("best: epoch {e}")));
+            }
+            grid = grid.with(Panel::Line(metric));
+        }
+        grid
+    }
 }
 
 /// Errors the loop raises itself (others come from the closures, the tape or the optimizer,

@@ -57,6 +57,15 @@ fn fit_classifier_learns_blobs_and_records_history() {
     assert!(best > 0.9, "validation accuracy {best}");
     assert!(h.epochs[4].train_loss < h.epochs[0].train_loss);
     assert!(h.epochs.iter().all(|e| e.lr == 0.1 && e.seconds >= 0.0));
+    // The curves figure has both panels and renders (when a font is installed).
+    let fig = h.plot("blobs");
+    assert_eq!(fig.panels.len(), 2);
+    if crate::plot::ensure_font().is_ok() {
+        let dir = std::env::temp_dir().join(format!("ecgrad-train-plot-{}", std::process::id()));
+        let files = crate::plot::save(&fig, &dir, "curves").unwrap();
+        assert!(std::fs::metadata(&files.png).unwrap().len() > 1000);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     // The JSON form names the fields.
     let json = serde_json::to_string(&h).unwrap();
     assert!(json.contains("\"train_loss\"") && json.contains("\"best_epoch\""));
