@@ -19,9 +19,10 @@
 //! for every input but handles 16 pairs per multiply instead of 32.
 //!
 //! # Blocking
-//! [`gemm_i8_nt`] computes one row of A against four rows of B at a time: A's 32 bytes and their
-//! absolute value are loaded once and reused four times, with four independent accumulators
-//! (which also hides the multiply latency). Tails (k not a multiple of 32, n not of 4) fall back
+//! [`gemm_i8_nt`] computes two rows of A against four rows of B at a time: each 32-byte chunk of
+//! A (and its absolute value) is reused four times and each chunk of B twice, with eight
+//! independent accumulators (which also hide the multiply latency), reduced together at the end
+//! by horizontal adds. Tails (k not a multiple of 32, n not of 4) fall back
 //! to scalar code; the quantised ops pad k to a multiple of 32 so the tail is never hit there.
 
 use std::arch::x86_64::*;
@@ -63,47 +64,82 @@ pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     hsum_epi32(acc) + super::scalar_int8::dot_i8(&a[i..n], &b[i..n])
 }
 
-/// Four dot products of `a` with `b0..b3` (all of length k), sharing the loads of `a`.
+/// The four sums `[Σ acc[0], Σ acc[1], Σ acc[2], Σ acc[3]]` of four 8-lane accumulators, by
+/// three horizontal adds and one cross-lane add (instead of four separate reductions).
 #[target_feature(enable = "avx2")]
-fn dot4(a: &[i8], b: [&[i8]; 4]) -> [i32; 4] {
-    let k = b.iter().fold(a.len(), |k, r| k.min(r.len()));
-    let pa = a.as_ptr();
+fn hsum4(acc: &[__m256i; 4]) -> [i32; 4] {
+    // Within each 128-bit half, hadd(a, b) = [a0+a1, a2+a3, b0+b1, b2+b3]; twice gives
+    // [Σa0..3, Σb0..3, Σc0..3, Σd0..3] (low half) and the same over lanes 4..7 (high half).
+    let s01 = _mm256_hadd_epi32(acc[0], acc[1]);
+    let s23 = _mm256_hadd_epi32(acc[2], acc[3]);
+    let s = _mm256_hadd_epi32(s01, s23);
+    let r = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    let mut out = [0i32; 4];
+    // SAFETY: `out` holds exactly 4 i32 = 16 bytes, the size of one unaligned 128-bit store.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), r) };
+    out
+}
+
+/// Dot products of `R` rows of A with four rows of B (all of length k): `R·4` accumulators,
+/// each 32-byte chunk of A and of B loaded once per block.
+#[target_feature(enable = "avx2")]
+fn dot_rx4<const R: usize>(a: [&[i8]; R], b: [&[i8]; 4]) -> [[i32; 4]; R] {
+    let k = b
+        .iter()
+        .chain(a.iter())
+        .fold(usize::MAX, |k, r| k.min(r.len()));
+    let pa = a.map(|r| r.as_ptr());
     let pb = b.map(|r| r.as_ptr());
-    let mut acc = [_mm256_setzero_si256(); 4];
+    let mut acc = [[_mm256_setzero_si256(); 4]; R];
     let mut p = 0;
     while p + 32 <= k {
-        // SAFETY: p + 32 <= k <= a.len().
-        let va = unsafe { _mm256_loadu_si256(pa.add(p).cast()) };
-        let abs_a = _mm256_abs_epi8(va);
-        for (acc_r, pb_r) in acc.iter_mut().zip(pb) {
-            // SAFETY: p + 32 <= k <= the length of this row of B.
-            let vb = unsafe { _mm256_loadu_si256(pb_r.add(p).cast()) };
-            *acc_r = _mm256_add_epi32(*acc_r, madd32(abs_a, va, vb));
+        // SAFETY: p + 32 <= k <= the length of every row of A.
+        let va = pa.map(|ptr| unsafe { _mm256_loadu_si256(ptr.add(p).cast()) });
+        let abs_a = va.map(|v| _mm256_abs_epi8(v));
+        for (c, pb_c) in pb.iter().enumerate() {
+            // SAFETY: p + 32 <= k <= the length of every row of B.
+            let vb = unsafe { _mm256_loadu_si256(pb_c.add(p).cast()) };
+            for r in 0..R {
+                acc[r][c] = _mm256_add_epi32(acc[r][c], madd32(abs_a[r], va[r], vb));
+            }
         }
         p += 32;
     }
-    let mut out = [0i32; 4];
-    for r in 0..4 {
-        out[r] = hsum_epi32(acc[r]) + super::scalar_int8::dot_i8(&a[p..k], &b[r][p..k]);
+    let mut out = [[0i32; 4]; R];
+    for r in 0..R {
+        out[r] = hsum4(&acc[r]);
+        for c in 0..4 {
+            out[r][c] += super::scalar_int8::dot_i8(&a[r][p..k], &b[c][p..k]);
+        }
     }
     out
 }
 
 /// C = A·Bᵀ (A `[m, k]`, B `[n, k]`, C `[m, n]`, all row-major), exact; overwrites C.
+/// Blocks of 2 rows of A × 4 rows of B (8 accumulators); an odd last row uses 1 × 4.
 #[target_feature(enable = "avx2")]
 pub(crate) fn gemm_i8_nt(m: usize, n: usize, k: usize, a: &[i8], b: &[i8], c: &mut [i32]) {
-    for i in 0..m {
-        let a_row = &a[i * k..][..k];
-        let c_row = &mut c[i * n..][..n];
+    let b_rows = |j: usize| [0, 1, 2, 3].map(|q| &b[(j + q) * k..][..k]);
+    let mut i = 0;
+    while i < m {
+        let rows = if i + 2 <= m { 2 } else { 1 };
         let mut j = 0;
         while j + 4 <= n {
-            let rows = [0, 1, 2, 3].map(|r| &b[(j + r) * k..][..k]);
-            c_row[j..j + 4].copy_from_slice(&dot4(a_row, rows));
+            if rows == 2 {
+                let out = dot_rx4([&a[i * k..][..k], &a[(i + 1) * k..][..k]], b_rows(j));
+                c[i * n + j..][..4].copy_from_slice(&out[0]);
+                c[(i + 1) * n + j..][..4].copy_from_slice(&out[1]);
+            } else {
+                let out = dot_rx4([&a[i * k..][..k]], b_rows(j));
+                c[i * n + j..][..4].copy_from_slice(&out[0]);
+            }
             j += 4;
         }
-        while j < n {
-            c_row[j] = dot_i8(a_row, &b[j * k..][..k]);
-            j += 1;
+        for jj in j..n {
+            for ii in i..i + rows {
+                c[ii * n + jj] = dot_i8(&a[ii * k..][..k], &b[jj * k..][..k]);
+            }
         }
+        i += rows;
     }
 }
