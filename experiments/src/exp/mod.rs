@@ -29,6 +29,11 @@
 //! file through `report::write_atomic`, [`Run::figure`] or [`Run::table`] (atomic).
 
 pub mod demo_engine;
+pub mod fig_04_ae_training;
+pub mod fig_04_coordconv;
+pub mod fig_04_cycle_interpolation;
+pub mod fig_04_interpolation;
+pub mod fig_04_unpunished;
 pub mod report;
 
 use std::panic::AssertUnwindSafe;
@@ -56,11 +61,38 @@ pub struct Experiment {
 }
 
 /// Every experiment, in the order `reproduce` runs them.
-pub const ALL: &[Experiment] = &[Experiment {
-    name: "demo_engine",
-    about: "the engine on an ECG: naive vs production 1D convolution, same numbers, speed-up",
-    run: demo_engine::run,
-}];
+pub const ALL: &[Experiment] = &[
+    Experiment {
+        name: "demo_engine",
+        about: "the engine on an ECG: naive vs production 1D convolution, same numbers, speed-up",
+        run: demo_engine::run,
+    },
+    Experiment {
+        name: "fig_04_ae_training",
+        about: "seed 004: convolutional autoencoders on 4-s V6 windows, loss curves and reconstruction errors",
+        run: fig_04_ae_training::run,
+    },
+    Experiment {
+        name: "fig_04_interpolation",
+        about: "seed 004: latent interpolation between whole ECGs, R-peak and wave counts along the path",
+        run: fig_04_interpolation::run,
+    },
+    Experiment {
+        name: "fig_04_cycle_interpolation",
+        about: "seed 004: latent interpolation between single cycles, T-wave drift vs jump",
+        run: fig_04_cycle_interpolation::run,
+    },
+    Experiment {
+        name: "fig_04_unpunished",
+        about: "seed 004: masked-loss good vs bad networks on ECG vs Gaussian-process signals",
+        run: fig_04_unpunished::run,
+    },
+    Experiment {
+        name: "fig_04_coordconv",
+        about: "beyond seed 004: single-cycle interpolation with CoordConv1d vs plain convolutions",
+        run: fig_04_coordconv::run,
+    },
+];
 
 /// The experiment named `name`.
 ///

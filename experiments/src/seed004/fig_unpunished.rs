@@ -11,8 +11,6 @@
 //! The sweep reports the mean squared error **per hole sample** (inside·L/|hole|), which makes
 //! holes of different sizes comparable.
 
-use std::path::Path;
-
 use anyhow::Result;
 use ecgrad_engine::Rng;
 use rayon::prelude::*;
@@ -22,7 +20,8 @@ use super::data::V6Data;
 use super::output::{Table, sci};
 use super::unpunished::{FitResult, MaskedFit, fit_masked};
 use crate::data::gp::{GpConfig, gp_trajectory};
-use crate::plot::{self, BoxPlot, LinePlot, Series, SignalPlot, Trace};
+use crate::exp::Run;
+use crate::plot::{BoxPlot, LinePlot, Series, SignalPlot, Trace};
 
 /// Every setting of the run.
 #[derive(Clone, Debug, Serialize)]
@@ -130,14 +129,22 @@ pub struct Outcome {
 fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len().max(1) as f64;
     let m = v.iter().sum::<f64>() / n;
-    (m, (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt())
+    (
+        m,
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt(),
+    )
 }
 
 /// Runs every fit (in parallel over fits; each fit is deterministic on its own seed).
 ///
 /// # Errors
 /// GP sampling or fitting errors.
-pub fn run(s: &Settings, data: &V6Data, seed: u64, progress: impl Fn(usize, usize) + Sync) -> Result<Outcome> {
+pub fn run(
+    s: &Settings,
+    data: &V6Data,
+    seed: u64,
+    progress: impl Fn(usize, usize) + Sync,
+) -> Result<Outcome> {
     let patients: Vec<_> = data.patients.iter().take(s.patients).collect();
     let gp_cfg = GpConfig {
         n: s.len,
@@ -151,7 +158,12 @@ pub fn run(s: &Settings, data: &V6Data, seed: u64, progress: impl Fn(usize, usiz
         let ecg: Vec<f32> = p.v6.iter().take(s.len).copied().collect();
         let n = ecg.len() as f64;
         let mean = ecg.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-        let std = (ecg.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let std = (ecg
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
         let mut rng = Rng::stream(seed ^ u64::from(p.id), "seed004-gp");
         let gp: Vec<f32> = gp_trajectory(&gp_cfg, mean, std, &mut rng)?
             .into_iter()
@@ -186,7 +198,10 @@ pub fn run(s: &Settings, data: &V6Data, seed: u64, progress: impl Fn(usize, usiz
                 scale: s.scale,
             };
             let r = fit_masked(&fit, sig, seed.wrapping_add(u64::from(id)))?;
-            progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+            progress(
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                total,
+            );
             Ok((
                 is_sweep,
                 Row {
@@ -204,12 +219,19 @@ pub fn run(s: &Settings, data: &V6Data, seed: u64, progress: impl Fn(usize, usiz
     let mut sweep = Vec::new();
     for r in results {
         let (is_sweep, row) = r?;
-        if is_sweep { sweep.push(row) } else { main.push(row) }
+        if is_sweep {
+            sweep.push(row)
+        } else {
+            main.push(row)
+        }
     }
     let mut cells = Vec::new();
     for net in ["good", "bad"] {
         for kind in ["ECG", "GP"] {
-            let sel: Vec<&Row> = main.iter().filter(|r| r.net == net && r.kind == kind).collect();
+            let sel: Vec<&Row> = main
+                .iter()
+                .filter(|r| r.net == net && r.kind == kind)
+                .collect();
             cells.push(Cell {
                 net: net.into(),
                 kind: kind.into(),
@@ -244,11 +266,13 @@ pub fn run(s: &Settings, data: &V6Data, seed: u64, progress: impl Fn(usize, usiz
 ///
 /// # Errors
 /// Plotting or write errors.
-pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
-    let mut files = Vec::new();
+pub fn write(o: &Outcome, s: &Settings, run: &mut Run) -> Result<()> {
     for (what, pick) in [("inside", true), ("outside", false)] {
         let mut b = BoxPlot::new(
-            &format!("error {what} the unpunished region [{}, {}) (µV², ÷ L)", s.main.1.0, s.main.1.1),
+            &format!(
+                "error {what} the unpunished region [{}, {}) (µV², ÷ L)",
+                s.main.1.0, s.main.1.1
+            ),
             "error",
         );
         for (k, c) in o.cells.iter().enumerate() {
@@ -261,12 +285,19 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             b = b.with(&format!("{} / {}", c.net, c.kind), v, k);
         }
         let stem = format!("errors_{what}");
-        plot::save(&b, dir, &stem)?;
-        files.push(format!("{stem}.png"));
+        run.figure(
+            &b,
+            &stem,
+            &format!("error {what} the unpunished region, good vs bad, ECG vs GP"),
+        )?;
     }
     if let Some(first) = o.main.first().map(|r| r.id) {
         for kind in ["ECG", "GP"] {
-            let rows: Vec<&Row> = o.main.iter().filter(|r| r.id == first && r.kind == kind).collect();
+            let rows: Vec<&Row> = o
+                .main
+                .iter()
+                .filter(|r| r.id == first && r.kind == kind)
+                .collect();
             let mut fig = SignalPlot::new(
                 &format!("patient {first}, {kind}: fits with the hole unpunished"),
                 Some(500.0),
@@ -274,11 +305,11 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             )
             .region(s.main.1.0, s.main.1.1, "unpunished", 7);
             for (k, r) in rows.iter().enumerate() {
-                fig = fig.with(Trace::new(&format!("{} net", r.net), r.fit.recon.clone()).color(k + 1));
+                fig = fig
+                    .with(Trace::new(&format!("{} net", r.net), r.fit.recon.clone()).color(k + 1));
             }
             let stem = format!("example_{}", kind.to_lowercase());
-            plot::save(&fig, dir, &stem)?;
-            files.push(format!("{stem}.png"));
+            run.figure(&fig, &stem, &format!("example fits on {kind}, hole shaded"))?;
         }
     }
     if !o.sweep.is_empty() {
@@ -305,15 +336,44 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
                 k += 1;
             }
         }
-        plot::save(&lp, dir, "hole_size_sweep")?;
-        files.push("hole_size_sweep.png".into());
+        run.figure(
+            &lp,
+            "hole_size_sweep",
+            "inside error per hole sample vs punished length",
+        )?;
     }
-    let mut t = Table::new(&["network", "signal", "inside mean", "inside sd", "outside mean", "outside sd"]);
+    let mut t = Table::new(&[
+        "network",
+        "signal",
+        "inside mean",
+        "inside sd",
+        "outside mean",
+        "outside sd",
+    ]);
     for c in &o.cells {
-        t.row(vec![c.net.clone(), c.kind.clone(), sci(c.inside.0), sci(c.inside.1), sci(c.outside.0), sci(c.outside.1)]);
+        t.row(vec![
+            c.net.clone(),
+            c.kind.clone(),
+            sci(c.inside.0),
+            sci(c.inside.1),
+            sci(c.outside.0),
+            sci(c.outside.1),
+        ]);
     }
-    t.save(dir, "errors_summary")?;
-    let mut all = Table::new(&["patient", "network", "signal", "steps", "hole", "inside", "outside", "final loss"]);
+    run.table(
+        &t.titled("Errors inside/outside the unpunished region (mean, sd over patients)")?,
+        "errors_summary",
+    )?;
+    let mut all = Table::new(&[
+        "patient",
+        "network",
+        "signal",
+        "steps",
+        "hole",
+        "inside",
+        "outside",
+        "final loss",
+    ]);
     for r in o.main.iter().chain(&o.sweep) {
         all.row(vec![
             r.id.to_string(),
@@ -326,7 +386,6 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             sci(r.fit.final_loss),
         ]);
     }
-    all.save(dir, "fits")?;
-    files.extend(["errors_summary.csv", "errors_summary.md", "fits.csv", "fits.md"].map(String::from));
-    Ok(files)
+    run.table(&all.titled("Every masked fit")?, "fits")?;
+    Ok(())
 }
