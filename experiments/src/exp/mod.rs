@@ -30,6 +30,11 @@
 
 pub mod demo_engine;
 pub mod fig_00_cnn_basics;
+pub mod fig_04_ae_training;
+pub mod fig_04_coordconv;
+pub mod fig_04_cycle_interpolation;
+pub mod fig_04_interpolation;
+pub mod fig_04_unpunished;
 pub mod report;
 pub mod table_01_unsupervised;
 pub mod table_02_transfer;
@@ -79,6 +84,31 @@ pub const ALL: &[Experiment] = &[
         name: "table_02_transfer",
         about: "spectrogram Cnn2d, residual vs plain, MIT-BIH → LUDB transfer with AUC, ECE and subgroups",
         run: table_02_transfer::run,
+    },
+    Experiment {
+        name: "fig_04_ae_training",
+        about: "seed 004: convolutional autoencoders on 4-s V6 windows, loss curves and reconstruction errors",
+        run: fig_04_ae_training::run,
+    },
+    Experiment {
+        name: "fig_04_interpolation",
+        about: "seed 004: latent interpolation between whole ECGs, R-peak and wave counts along the path",
+        run: fig_04_interpolation::run,
+    },
+    Experiment {
+        name: "fig_04_cycle_interpolation",
+        about: "seed 004: latent interpolation between single cycles, T-wave drift vs jump",
+        run: fig_04_cycle_interpolation::run,
+    },
+    Experiment {
+        name: "fig_04_unpunished",
+        about: "seed 004: masked-loss good vs bad networks on ECG vs Gaussian-process signals",
+        run: fig_04_unpunished::run,
+    },
+    Experiment {
+        name: "fig_04_coordconv",
+        about: "beyond seed 004: single-cycle interpolation with CoordConv1d vs plain convolutions",
+        run: fig_04_coordconv::run,
     },
 ];
 

@@ -8,8 +8,6 @@
 //! 4× the mean step or its T height dips below half of the smaller end height; otherwise it
 //! **drifts**. The paper's claim: close pairs drift, far pairs jump.
 
-use std::path::Path;
-
 use anyhow::Result;
 use ecgrad_engine::Rng;
 use ecgrad_models::nets::ConvAutoencoder;
@@ -20,7 +18,8 @@ use super::interp::{CyclePath, cycle_path, pick_pairs};
 use super::measure::t_wave;
 use super::output::Table;
 use super::train::{Opt, TrainConfig, TrainLog, decode, encode, lerp_codes, train_ae};
-use crate::plot::{self, LinePlot, Series, StackedSignals};
+use crate::exp::Run;
+use crate::plot::{LinePlot, Series, StackedSignals};
 
 /// Every setting of the run.
 #[derive(Clone, Debug, Serialize)]
@@ -206,8 +205,7 @@ pub fn run(
 ///
 /// # Errors
 /// Plotting or write errors.
-pub fn write(o: &Outcome, s: &Settings, dir: &Path, tag: &str) -> Result<Vec<String>> {
-    let mut files = Vec::new();
+pub fn write(o: &Outcome, s: &Settings, run: &mut Run, tag: &str) -> Result<()> {
     let net = if s.coordconv { "CoordConv AE" } else { "AE" };
     let mut traj = LinePlot::new(
         &format!(
@@ -241,8 +239,11 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path, tag: &str) -> Result<Vec<Str
             .with(Series::line(&format!("{} {}→{}", p.group, p.ids.0, p.ids.1), pts).color(color));
     }
     let stem = format!("{tag}t_centre_trajectories");
-    plot::save(&traj, dir, &stem)?;
-    files.push(format!("{stem}.png"));
+    run.figure(
+        &traj,
+        &stem,
+        "T-wave centre of mass along latent paths, close vs far pairs",
+    )?;
     for group in ["close", "far"] {
         if let Some(p) = o.pairs.iter().find(|p| p.group == group) {
             let mut stack = StackedSignals::new(
@@ -255,8 +256,11 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path, tag: &str) -> Result<Vec<Str
             );
             stack.ends = ("A".into(), "B".into());
             let stem = format!("{tag}path_{group}");
-            plot::save(&stack, dir, &stem)?;
-            files.push(format!("{stem}.png"));
+            run.figure(
+                &stack,
+                &stem,
+                &format!("decoded latent path between two cycles, {group} T waves"),
+            )?;
         }
     }
     let mut t = Table::new(&[
@@ -283,14 +287,18 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path, tag: &str) -> Result<Vec<Str
         ]);
     }
     let stem = format!("{tag}pairs");
-    t.save(dir, &stem)?;
-    files.extend([format!("{stem}.csv"), format!("{stem}.md")]);
+    run.table(
+        &t.titled(&format!("{net}: every interpolated pair (drift vs jump)"))?,
+        &stem,
+    )?;
     let mut sum = group_table();
     add_group_rows(&mut sum, net, o);
     let stem = format!("{tag}summary");
-    sum.save(dir, &stem)?;
-    files.extend([format!("{stem}.csv"), format!("{stem}.md")]);
-    Ok(files)
+    run.table(
+        &sum.titled(&format!("{net}: jump rates of close and far T-wave pairs"))?,
+        &stem,
+    )?;
+    Ok(())
 }
 
 /// The header of the per-group summary table.

@@ -7,8 +7,6 @@
 //! end points. The end points are decoded codes (the reconstructions), so a count change is a
 //! property of the path, not of reconstruction error.
 
-use std::path::Path;
-
 use anyhow::Result;
 use ecgrad_engine::Rng;
 use ecgrad_models::nets::{AeConfig, ConvAutoencoder};
@@ -18,7 +16,8 @@ use super::data::{V6Data, patient_split, windows};
 use super::interp::{WholePath, whole_path};
 use super::output::Table;
 use super::train::{Opt, TrainConfig, TrainLog, decode, encode, lerp_codes, train_ae};
-use crate::plot::{self, HeatMap, LinePlot, Series, StackedSignals};
+use crate::exp::Run;
+use crate::plot::{HeatMap, LinePlot, Series, StackedSignals};
 
 /// Every setting of the run.
 #[derive(Clone, Debug, Serialize)]
@@ -184,8 +183,7 @@ fn interpolate_pairs(
 ///
 /// # Errors
 /// Plotting or write errors.
-pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
-    let mut files = Vec::new();
+pub fn write(o: &Outcome, s: &Settings, run: &mut Run) -> Result<()> {
     for (k, p) in o.pairs.iter().take(2).enumerate() {
         let rows: Vec<Vec<f64>> = p
             .signals
@@ -205,8 +203,11 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
         heat.value_label = "mV".into();
         heat.diverging = true;
         let stem = format!("path_heatmap_{k}");
-        plot::save(&heat, dir, &stem)?;
-        files.push(format!("{stem}.png"));
+        run.figure(
+            &heat,
+            &stem,
+            "decoded latent path as a heat map (rows: steps)",
+        )?;
         let mut stack = StackedSignals::new(
             &format!("Decoded path, patient {} → {}", p.ids.0, p.ids.1),
             Some(s.fs),
@@ -217,8 +218,7 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             format!("patient {}", p.ids.1),
         );
         let stem = format!("path_stack_{k}");
-        plot::save(&stack, dir, &stem)?;
-        files.push(format!("{stem}.png"));
+        run.figure(&stack, &stem, "decoded latent path, stacked")?;
     }
     let mut counts = LinePlot::new(
         "R peaks along each latent path",
@@ -235,8 +235,11 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             .collect();
         counts = counts.with(Series::line(&format!("{}→{}", p.ids.0, p.ids.1), pts).color(k));
     }
-    plot::save(&counts, dir, "r_counts_along_paths")?;
-    files.push("r_counts_along_paths.png".into());
+    run.figure(
+        &counts,
+        "r_counts_along_paths",
+        "R peaks (Pan–Tompkins) along each latent path",
+    )?;
 
     let mut t = Table::new(&[
         "pair",
@@ -262,7 +265,7 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             p.path.other_preserved.to_string(),
         ]);
     }
-    t.save(dir, "paths")?;
+    run.table(&t.titled("Counts along every latent path")?, "paths")?;
     let mut sum = Table::new(&["measure", "value"]);
     sum.row(vec!["pairs".into(), o.pairs.len().to_string()]);
     sum.row(vec![
@@ -288,9 +291,11 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             o.log.test_loss.last().copied().unwrap_or(f64::NAN)
         ),
     ]);
-    sum.save(dir, "summary")?;
-    files.extend(["paths.csv", "paths.md", "summary.csv", "summary.md"].map(String::from));
-    Ok(files)
+    run.table(
+        &sum.titled("Wave-count preservation along latent paths")?,
+        "summary",
+    )?;
+    Ok(())
 }
 
 /// Unused-import guard: [`AeConfig`] names the networks this module trains.

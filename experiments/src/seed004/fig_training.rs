@@ -7,8 +7,6 @@
 //! "relative" column divides by the test windows' variance (the MSE of predicting each window's
 //! mean), so 0 is perfect and 1 is no better than a flat line.
 
-use std::path::Path;
-
 use anyhow::Result;
 use ecgrad_engine::Rng;
 use ecgrad_models::module;
@@ -18,7 +16,8 @@ use serde::Serialize;
 use super::data::{V6Data, patient_split, windows};
 use super::output::{Table, sci};
 use super::train::{Opt, TrainConfig, TrainLog, per_signal_mse, reconstruct, train_ae};
-use crate::plot::{self, LinePlot, Series, SignalPlot, Trace};
+use crate::exp::Run;
+use crate::plot::{LinePlot, Series, SignalPlot, Trace};
 
 /// One network to train.
 #[derive(Clone, Debug, Serialize)]
@@ -257,8 +256,7 @@ pub fn run(
 ///
 /// # Errors
 /// Plotting or write errors.
-pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
-    let mut files = Vec::new();
+pub fn write(o: &Outcome, s: &Settings, run: &mut Run) -> Result<()> {
     let mut curves = LinePlot::new("Autoencoder training (MSE, mV²)", "epoch", "MSE");
     for (i, r) in o.runs.iter().enumerate() {
         let pts = |v: &[f64]| -> Vec<(f64, f64)> {
@@ -273,8 +271,7 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
                 Series::line(&format!("{} test", r.config), pts(&r.log.test_loss)).color(2 * i + 1),
             );
     }
-    plot::save(&curves, dir, "loss_curves")?;
-    files.push("loss_curves.png".into());
+    run.figure(&curves, "loss_curves", "training and test MSE per epoch")?;
     for r in &o.runs {
         let len = r.examples.first().map_or(0, |e| e.1.len());
         let fs = len as f64 / s.window_s;
@@ -287,8 +284,11 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             .with(Trace::new("input", x.clone()).color(0))
             .with(Trace::new("reconstruction", y.clone()).color(1));
             let stem = format!("recon_{}_{k}", r.config);
-            plot::save(&fig, dir, &stem)?;
-            files.push(format!("{stem}.png"));
+            run.figure(
+                &fig,
+                &stem,
+                &format!("{}: test patient {id}, input vs reconstruction", r.config),
+            )?;
         }
     }
     let mut t = Table::new(&[
@@ -319,8 +319,9 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             format!("{:.1}", r.log.seconds),
         ]);
     }
-    t.save(dir, "reconstruction_errors")?;
-    files.push("reconstruction_errors.csv".into());
-    files.push("reconstruction_errors.md".into());
-    Ok(files)
+    run.table(
+        &t.titled("Reconstruction errors (patient-wise split)")?,
+        "reconstruction_errors",
+    )?;
+    Ok(())
 }

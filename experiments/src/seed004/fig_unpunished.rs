@@ -11,8 +11,6 @@
 //! The sweep reports the mean squared error **per hole sample** (inside·L/|hole|), which makes
 //! holes of different sizes comparable.
 
-use std::path::Path;
-
 use anyhow::Result;
 use ecgrad_engine::Rng;
 use rayon::prelude::*;
@@ -22,7 +20,8 @@ use super::data::V6Data;
 use super::output::{Table, sci};
 use super::unpunished::{FitResult, MaskedFit, fit_masked};
 use crate::data::gp::{GpConfig, gp_trajectory};
-use crate::plot::{self, BoxPlot, LinePlot, Series, SignalPlot, Trace};
+use crate::exp::Run;
+use crate::plot::{BoxPlot, LinePlot, Series, SignalPlot, Trace};
 
 /// Every setting of the run.
 #[derive(Clone, Debug, Serialize)]
@@ -267,8 +266,7 @@ pub fn run(
 ///
 /// # Errors
 /// Plotting or write errors.
-pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
-    let mut files = Vec::new();
+pub fn write(o: &Outcome, s: &Settings, run: &mut Run) -> Result<()> {
     for (what, pick) in [("inside", true), ("outside", false)] {
         let mut b = BoxPlot::new(
             &format!(
@@ -287,8 +285,11 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             b = b.with(&format!("{} / {}", c.net, c.kind), v, k);
         }
         let stem = format!("errors_{what}");
-        plot::save(&b, dir, &stem)?;
-        files.push(format!("{stem}.png"));
+        run.figure(
+            &b,
+            &stem,
+            &format!("error {what} the unpunished region, good vs bad, ECG vs GP"),
+        )?;
     }
     if let Some(first) = o.main.first().map(|r| r.id) {
         for kind in ["ECG", "GP"] {
@@ -308,8 +309,7 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
                     .with(Trace::new(&format!("{} net", r.net), r.fit.recon.clone()).color(k + 1));
             }
             let stem = format!("example_{}", kind.to_lowercase());
-            plot::save(&fig, dir, &stem)?;
-            files.push(format!("{stem}.png"));
+            run.figure(&fig, &stem, &format!("example fits on {kind}, hole shaded"))?;
         }
     }
     if !o.sweep.is_empty() {
@@ -336,8 +336,11 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
                 k += 1;
             }
         }
-        plot::save(&lp, dir, "hole_size_sweep")?;
-        files.push("hole_size_sweep.png".into());
+        run.figure(
+            &lp,
+            "hole_size_sweep",
+            "inside error per hole sample vs punished length",
+        )?;
     }
     let mut t = Table::new(&[
         "network",
@@ -357,7 +360,10 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             sci(c.outside.1),
         ]);
     }
-    t.save(dir, "errors_summary")?;
+    run.table(
+        &t.titled("Errors inside/outside the unpunished region (mean, sd over patients)")?,
+        "errors_summary",
+    )?;
     let mut all = Table::new(&[
         "patient",
         "network",
@@ -380,15 +386,6 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             sci(r.fit.final_loss),
         ]);
     }
-    all.save(dir, "fits")?;
-    files.extend(
-        [
-            "errors_summary.csv",
-            "errors_summary.md",
-            "fits.csv",
-            "fits.md",
-        ]
-        .map(String::from),
-    );
-    Ok(files)
+    run.table(&all.titled("Every masked fit")?, "fits")?;
+    Ok(())
 }

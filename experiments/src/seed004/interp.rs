@@ -84,6 +84,9 @@ pub fn cycle_path(path: &[Vec<f32>], r: usize, fs: f64) -> CyclePath {
     }
 }
 
+/// Two indices into a list of cycles.
+pub type Pair = (usize, usize);
+
 /// Up to `n` random pairs (i < j) from `waves` whose centre distance is < `close`·w ("close")
 /// and up to `n` with distance > `far`·w ("far"), w = mean width. Returns (close, far, w).
 pub fn pick_pairs(
@@ -92,7 +95,7 @@ pub fn pick_pairs(
     far: f64,
     n: usize,
     seed: u64,
-) -> (Vec<(usize, usize)>, Vec<(usize, usize)>, f64) {
+) -> (Vec<Pair>, Vec<Pair>, f64) {
     let ok: Vec<(usize, TWave)> = waves
         .iter()
         .enumerate()

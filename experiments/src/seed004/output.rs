@@ -1,13 +1,9 @@
-//! Tables (CSV and Markdown, written atomically) and the `metrics.json` envelope of the seed-004
-//! binaries, plus the banner every binary prints about its data source.
-
-use std::path::{Path, PathBuf};
+//! Small output helpers of the seed-004 experiments: a string table (CSV/Markdown text, and
+//! conversion to the crate's [`crate::table::Table`] for `Run::table`), number formatting, and
+//! progress bars that fall back to log lines in background runs.
 
 use anyhow::Result;
 use serde::Serialize;
-
-use crate::cli::{CommonArgs, DataSource};
-use crate::report::{Provenance, write_atomic, write_json};
 
 /// A table of strings with a header; numbers are formatted by the caller.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -60,16 +56,21 @@ impl Table {
         s
     }
 
-    /// Writes `<dir>/<stem>.csv` and `<dir>/<stem>.md` atomically; returns both paths.
+    /// The crate's [`crate::table::Table`] with this title (text cells), for `Run::table`.
     ///
     /// # Errors
-    /// Write errors naming the path.
-    pub fn save(&self, dir: &Path, stem: &str) -> Result<(PathBuf, PathBuf)> {
-        let csv = dir.join(format!("{stem}.csv"));
-        let md = dir.join(format!("{stem}.md"));
-        write_atomic(&csv, self.csv().as_bytes())?;
-        write_atomic(&md, self.markdown().as_bytes())?;
-        Ok((csv, md))
+    /// A row whose length differs from the header's.
+    pub fn titled(&self, title: &str) -> Result<crate::table::Table> {
+        let cols: Vec<&str> = self.header.iter().map(String::as_str).collect();
+        let mut t = crate::table::Table::new(title, &cols);
+        for r in &self.rows {
+            t.push(
+                r.iter()
+                    .map(|c| crate::table::Cell::text(c.clone()))
+                    .collect(),
+            )?;
+        }
+        Ok(t)
     }
 }
 
@@ -78,148 +79,25 @@ pub fn sci(v: f64) -> String {
     format!("{v:.4e}")
 }
 
-/// Prints the data-source banner (saying loudly when the generator is used).
-pub fn announce(binary: &str, source: &DataSource, quick: bool) {
-    if let DataSource::Synthetic(why) = source {
-        println!(
-            "{binary}: NO REAL DATA ({why}) — running on the built-in synthetic ECG generator; \
-             numbers are not the paper's"
-        );
+/// A progress bar over `total` items (epochs, fits) labelled `what`; hidden when stderr is
+/// not a terminal (then [`log_line`] prints plain lines instead).
+pub fn bar(total: usize, what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+    ) {
+        pb.set_style(style);
     }
-    println!(
-        "{binary}: {} mode, data: {}",
-        if quick { "quick" } else { "full" },
-        source.describe()
-    );
+    pb.set_prefix(what.to_string());
+    pb
 }
 
-/// The `metrics.json` of a run: provenance, settings, results, wall time.
-#[derive(Serialize)]
-pub struct Metrics<'a, S: Serialize, R: Serialize> {
-    /// Code, ISA, threads, seed, data source.
-    pub provenance: Provenance,
-    /// `--quick` or not.
-    pub quick: bool,
-    /// Every hyper-parameter actually used.
-    pub settings: &'a S,
-    /// The measured numbers.
-    pub results: &'a R,
-    /// Wall-clock seconds of the whole run.
-    pub seconds: f64,
-    /// Files written (figures and tables), relative to the output directory.
-    pub files: Vec<String>,
-}
-
-/// Writes `<dir>/metrics.json`.
-///
-/// # Errors
-/// Serialisation or write errors.
-#[allow(clippy::too_many_arguments)]
-pub fn write_metrics<S: Serialize, R: Serialize>(
-    dir: &Path,
-    binary: &str,
-    args: &CommonArgs,
-    data_source: &str,
-    settings: &S,
-    results: &R,
-    seconds: f64,
-    files: Vec<String>,
-) -> Result<PathBuf> {
-    let m = Metrics {
-        provenance: Provenance::collect(binary, args.seed, data_source),
-        quick: args.quick,
-        settings,
-        results,
-        seconds,
-        files,
-    };
-    let path = dir.join("metrics.json");
-    write_json(&path, &m)?;
-    Ok(path)
-}
-
-/// The common start of every seed-004 binary.
-#[derive(Debug)]
-pub struct Run {
-    /// The binary's name (`fig_04_…`).
-    pub binary: &'static str,
-    /// The parsed common arguments.
-    pub args: CommonArgs,
-    /// Where the data comes from.
-    pub source: DataSource,
-    /// Output directory (created).
-    pub dir: PathBuf,
-    /// Worker threads.
-    pub threads: usize,
-    /// Start time.
-    pub start: std::time::Instant,
-}
-
-impl Run {
-    /// Starts threads, resolves the data source, prints the banner, creates the output folder.
-    ///
-    /// # Errors
-    /// Bad `--threads`, a missing `--data` directory, or an uncreatable output directory.
-    pub fn start(binary: &'static str, args: CommonArgs) -> Result<Run> {
-        let threads = args.init_threads()?;
-        let source = args.data_source()?;
-        announce(binary, &source, args.quick);
-        let dir = args.out_dir(binary);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-        Ok(Run {
-            binary,
-            args,
-            source,
-            dir,
-            threads,
-            start: std::time::Instant::now(),
-        })
+/// Sets the bar's message, or prints it when the bar is hidden (logs of background runs).
+pub fn log_line(pb: &indicatif::ProgressBar, msg: String) {
+    if pb.is_hidden() {
+        println!("  {msg}");
     }
-
-    /// A progress bar over `total` items (epochs, fits) labelled `what`.
-    pub fn bar(&self, total: usize, what: &str) -> indicatif::ProgressBar {
-        let pb = indicatif::ProgressBar::new(total as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
-        ) {
-            pb.set_style(style);
-        }
-        pb.set_prefix(format!("{} {what}", self.binary));
-        pb
-    }
-
-    /// Writes `metrics.json` and prints the closing line with the run time.
-    ///
-    /// # Errors
-    /// Write errors.
-    pub fn finish<S: Serialize, R: Serialize>(
-        &self,
-        data_source: &str,
-        settings: &S,
-        results: &R,
-        files: Vec<String>,
-    ) -> Result<()> {
-        let secs = self.start.elapsed().as_secs_f64();
-        let path = write_metrics(
-            &self.dir,
-            self.binary,
-            &self.args,
-            data_source,
-            settings,
-            results,
-            secs,
-            files,
-        )?;
-        println!(
-            "{}: done in {secs:.1} s on {} thread(s); results in {} ({})",
-            self.binary,
-            self.threads,
-            self.dir.display(),
-            path.display()
-        );
-        Ok(())
-    }
+    pb.set_message(msg);
 }
 
 #[cfg(test)]
