@@ -170,7 +170,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalise_then_denormalise_is_identity() {
+    fn normalised_input_is_centred_and_target_round_trips_with_its_level() {
         let x: Vec<f32> = (0..20)
             .map(|i| (i as f32 * 0.7).sin() * 3.0 + 5.0)
             .collect();
@@ -178,8 +178,15 @@ mod tests {
         let n = normalise(&mut y);
         let ss: f32 = y.iter().map(|v| v * v).sum::<f32>() / y.len() as f32;
         assert!((ss - 1.0).abs() < 1e-4);
-        denormalise(&mut y, n);
-        for (a, b) in x.iter().zip(&y) {
+        for lead in y.chunks(10) {
+            assert!(lead.iter().sum::<f32>().abs() < 1e-4, "lead not centred");
+        }
+        // A target scaled with the input's parameters comes back exactly, offset included.
+        let target: Vec<f32> = x.iter().map(|v| v - 4.5).collect();
+        let mut t = target.clone();
+        apply_norm(&mut t, n);
+        denormalise(&mut t, n);
+        for (a, b) in target.iter().zip(&t) {
             assert!((a - b).abs() < 1e-5);
         }
     }
