@@ -36,6 +36,7 @@ pub mod fig_04_cycle_interpolation;
 pub mod fig_04_interpolation;
 pub mod fig_04_unpunished;
 pub mod report;
+pub mod table_01_edge;
 pub mod table_01_unsupervised;
 pub mod table_02_transfer;
 
@@ -74,6 +75,11 @@ pub const ALL: &[Experiment] = &[
         name: "fig_00_cnn_basics",
         about: "CNN basics: a hand-set QRS kernel on an ECG, learned filters, receptive fields, dense vs conv parameters",
         run: fig_00_cnn_basics::run,
+    },
+    Experiment {
+        name: "table_01_edge",
+        about: "edge models: standard vs depthwise-separable BeatCnn in f32 and int8 — size, FLOPs, latency, accuracy",
+        run: table_01_edge::run,
     },
     Experiment {
         name: "table_01_unsupervised",

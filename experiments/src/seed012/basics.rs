@@ -3,7 +3,7 @@
 //!
 //! **Sliding a kernel.** A 1D convolution layer (cross-correlation, as in PyTorch) computes
 //!
-//!   y[t] = Σ_{j=0}^{K−1} w[j] · x[t + j − p],   t = 0 … L − 1  (zero padding p = ⌊K/2⌋, "same")
+//!   yₜ = Σ_{j=0}^{K−1} wⱼ · x_{t + j − p},   t = 0 … L − 1  (zero padding p = ⌊K/2⌋, "same")
 //!
 //! so y is large where the signal under the kernel looks like the kernel. [`qrs_kernel`] is a
 //! hand-set Ricker ("Mexican hat") wavelet — a narrow positive peak with negative side lobes,
@@ -59,7 +59,7 @@ pub fn qrs_kernel(fs: f64, sigma_s: f64) -> Result<Vec<f32>, Error> {
     Ok(centred.iter().map(|v| (v / norm) as f32).collect())
 }
 
-/// The central-difference edge detector [−½, 0, ½]: y[t] ≈ x′(t) in samples⁻¹.
+/// The central-difference edge detector (−½, 0, ½): yₜ ≈ x′(t) in samples⁻¹.
 pub fn edge_kernel() -> Vec<f32> {
     vec![-0.5, 0.0, 0.5]
 }

@@ -104,8 +104,10 @@ pub fn load_beat_split(
             )
         }
         DataSource::Synthetic(_) => {
-            // Synthetic beats are generated to order: at most 2·cap (≤ 1500) per class.
-            let per = caps.train_per_class.max(caps.test_per_class).min(750) * 2;
+            // Synthetic beats are generated to order: 2·cap per class, at most 400 (quick) or
+            // 1500 (full) — generation costs time, and the caps are often "all".
+            let limit = if quick { 200 } else { 750 };
+            let per = caps.train_per_class.max(caps.test_per_class).min(limit) * 2;
             let mut ds = beat_dataset(&BeatDatasetConfig {
                 fs: 125.0,
                 before_s: 62.0 / 125.0,
