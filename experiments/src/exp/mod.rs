@@ -29,7 +29,10 @@
 //! file through `report::write_atomic`, [`Run::figure`] or [`Run::table`] (atomic).
 
 pub mod demo_engine;
+pub mod fig_03_roc;
 pub mod report;
+pub mod table_03_ensembles;
+pub mod table_03_models;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -56,11 +59,28 @@ pub struct Experiment {
 }
 
 /// Every experiment, in the order `reproduce` runs them.
-pub const ALL: &[Experiment] = &[Experiment {
-    name: "demo_engine",
-    about: "the engine on an ECG: naive vs production 1D convolution, same numbers, speed-up",
-    run: demo_engine::run,
-}];
+pub const ALL: &[Experiment] = &[
+    Experiment {
+        name: "demo_engine",
+        about: "the engine on an ECG: naive vs production 1D convolution, same numbers, speed-up",
+        run: demo_engine::run,
+    },
+    Experiment {
+        name: "table_03_models",
+        about: "seed 003: CNN, CNN-LSTM, CNN-LSTM-Attention, ResNet-1D on MIT-BIH, both protocols, loss and GAN ablations, 95 % CIs",
+        run: table_03_models::run,
+    },
+    Experiment {
+        name: "table_03_ensembles",
+        about: "seed 003: soft/weighted average, majority vote, Top2-Weighted, best-2 over the base networks (validation weights), 95 % CIs",
+        run: table_03_ensembles::run,
+    },
+    Experiment {
+        name: "fig_03_roc",
+        about: "seed 003: per-class ROC curves with AUC for the best single model and the best ensemble",
+        run: fig_03_roc::run,
+    },
+];
 
 /// The experiment named `name`.
 ///
