@@ -4,8 +4,8 @@
 //!   + cross-entropy + backward + Adam (lr 1e-3), on a persistent model and optimizer;
 //! - group `inference`: a forward pass at batch 256 in evaluation mode on a `no_grad` tape.
 //!
-//! Function IDs `beat_cnn_t1`, `beat_cnn_t2` (1 or 2 rayon threads, best ISA); `cnn_lstm_t1/t2`
-//! are added to [`workloads`] by the CNN-LSTM work. Inputs are random beats `[N, 1, 187]` with
+//! Function IDs `beat_cnn_t1`, `beat_cnn_t2`, `cnn_lstm_t1`, `cnn_lstm_t2` (1 or 2 rayon
+//! threads, best ISA; `cnn_lstm` is PERFORMANCE.md's CNN-LSTM variant, [`CnnLstm`]). Inputs are random beats `[N, 1, 187]` with
 //! random labels (the speed does not depend on the values).
 //!
 //! Run quickly: `cargo bench -p ecgrad-benches --bench train_step -- --warm-up-time 1
@@ -23,7 +23,7 @@ use ecgrad_models::Module;
 use ecgrad_models::autograd::loss::{CrossEntropy, cross_entropy};
 use ecgrad_models::autograd::optim::{Adam, AdamConfig};
 use ecgrad_models::autograd::{Optimizer, Tape};
-use ecgrad_models::nets::BeatCnn;
+use ecgrad_models::nets::{BeatCnn, CnnLstm, cnn_lstm_flops_per_beat};
 
 /// Training batch size (PERFORMANCE.md).
 const TRAIN_BATCH: usize = 64;
@@ -49,11 +49,19 @@ struct Workload {
 }
 
 fn workloads() -> Vec<Workload> {
-    vec![Workload {
-        name: "beat_cnn",
-        build: || Box::new(BeatCnn::new(0, CLASSES).expect("valid BeatCnn")),
-        flops_per_beat: beat_cnn_flops_per_beat(),
-    }]
+    vec![
+        Workload {
+            name: "beat_cnn",
+            build: || Box::new(BeatCnn::new(0, CLASSES).expect("valid BeatCnn")),
+            flops_per_beat: beat_cnn_flops_per_beat(),
+        },
+        Workload {
+            name: "cnn_lstm",
+            build: || Box::new(CnnLstm::new(0, CLASSES).expect("valid CnnLstm")),
+            // ≈ 8.8 MFLOP per beat: BeatCnn's convolutions plus the LSTM's 2·46·4·64·(128 + 64).
+            flops_per_beat: cnn_lstm_flops_per_beat(CLASSES),
+        },
+    ]
 }
 
 fn random_batch(n: usize, seed: u64) -> (Tensor<f32>, Vec<usize>) {

@@ -96,6 +96,7 @@ pub mod init;
 pub mod layers;
 pub mod module;
 pub mod nets;
+pub mod quantize;
 
 pub use error::{Error, Result};
 pub use module::Module;

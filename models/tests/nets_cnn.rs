@@ -456,3 +456,24 @@ fn cnn2d_transfer_freezes_backbone_and_trains_new_head() {
         module::count_params(&mut m).total
     );
 }
+
+#[test]
+fn beat_cnn_training_is_bit_identical_at_1_and_2_threads() {
+    use ecgrad_models::autograd::Parameters;
+    use ecgrad_models::autograd::engine::parallel;
+    let (x, y) = synthetic_beats(187, 6);
+    let run = |threads: usize| {
+        parallel::with_threads(threads, || {
+            let mut m = BeatCnn::new(21, 5).unwrap();
+            overfit(&mut m, &x, &y, 1e-3, 0.0, 3);
+            let mut state = Vec::new();
+            m.visit_params(&mut |p| state.push(p.value.clone()));
+            m.visit_buffers(&mut |b| state.push(b.value.clone()));
+            (state, eval_logits(&mut m, &x))
+        })
+    };
+    assert!(
+        run(1) == run(2),
+        "1 and 2 threads must give bit-identical weights and outputs"
+    );
+}

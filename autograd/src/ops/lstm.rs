@@ -20,16 +20,20 @@
 //! - dh0, dc0 are the carries left at t = −1. The upstream gradient of c_n seeds the first
 //!   cell carry; that of h_n adds to dh at the last step.
 //!
-//! # One node, three outputs
-//! A tape node has one output, but an LSTM has three that a loss may use. The node's value is
-//! therefore a *packed* `[N, T + 1, H]` tensor: rows 0 … T−1 of each sample hold the output, row
-//! T holds c_n. `output`, `h_n` and `c_n` are cheap `narrow`/`reshape` views recorded after it,
-//! so their gradients meet in the packed node's slot and one BPTT pass serves all of them. The
-//! saved state (activated gates, cₜ, tanh cₜ, hₜ of every step) lives in the rule, so backward
-//! needs no exp and no recomputation.
+//! # Three outputs on a one-output tape
+//! A tape node has one output, but an LSTM has three that a loss may use. The main node's value
+//! is `output` itself (the kernels' buffer, no copy); `h_n` is a `narrow` of it (the last step
+//! processed), so its gradient lands in `output`'s slot and costs nothing extra. `c_n` is a
+//! second node over the same inputs whose rule runs BPTT seeded with dc_n alone; it shares the
+//! saved state with the main rule (an `Arc`), and is only ever walked when a loss uses c_n
+//! (then gradients of both nodes add up in the inputs' slots: two BPTT passes, correct by
+//! linearity). The saved state (activated gates, cₜ, tanh cₜ, hₜ of every step) lives in the
+//! rule, so backward needs no exp and no recomputation.
 //!
 //! The reverse direction runs the same kernels on the time-flipped input and flips the output
 //! back (and dy, dx in backward): two copies of x-sized data, far below the GEMM cost.
+
+use std::sync::Arc;
 
 use ecgrad_engine::ops::lstm_cell::{LstmSequence, LstmTensors, lstm as lstm_fwd, lstm_backward};
 use ecgrad_engine::{Real, Shape, Tensor};
@@ -76,9 +80,9 @@ fn flip_time<T: Real>(x: &[T], n: usize, steps: usize, width: usize) -> Vec<T> {
     y
 }
 
-/// The rule of `lstm`: saves the (possibly flipped) input, the parameters, the initial state
-/// and every step's gates and states; all `Arc` clones or moved buffers, no copies.
-struct LstmBackward<T: Real> {
+/// What both rules of `lstm` share: the (possibly flipped) input, the parameters, the initial
+/// state and every step's gates and states; `Arc` clones or moved buffers, no copies.
+struct LstmSaved<T: Real> {
     /// x as the kernels saw it (time-flipped when `reverse`).
     x_run: Tensor<T>,
     w_ih: Tensor<T>,
@@ -90,36 +94,39 @@ struct LstmBackward<T: Real> {
     reverse: bool,
 }
 
+/// The rule of `lstm` (`of_cell = false`: dy is d_output `[N, T, H]`) and of its `c_n` node
+/// (`of_cell = true`: dy is d_c_n `[N, H]`).
+struct LstmBackward<T: Real> {
+    s: Arc<LstmSaved<T>>,
+    of_cell: bool,
+}
+
 impl<T: Real> Backward<T> for LstmBackward<T> {
     fn name(&self) -> &'static str {
-        "lstm"
+        if self.of_cell { "lstm_c_n" } else { "lstm" }
     }
     fn backward(&self, dy: &Tensor<T>, needs: &[bool]) -> Result<Vec<Option<Tensor<T>>>> {
-        let (n, steps, f) = self.x_run.shape().dims3("lstm", "input")?;
-        let h = self.w_hh.dims()[1];
-        // Unpack dy [N, T+1, H] into d_output [N, T, H] (in kernel time order) and d_c_n [N, H].
-        let mut d_out = Vec::with_capacity(n * steps * h);
-        let mut d_c_n = Vec::with_capacity(n * h);
-        for s in 0..n {
-            let rows = &dy.data()[s * (steps + 1) * h..(s + 1) * (steps + 1) * h];
-            d_out.extend_from_slice(&rows[..steps * h]);
-            d_c_n.extend_from_slice(&rows[steps * h..]);
-        }
-        if self.reverse {
-            d_out = flip_time(&d_out, n, steps, h);
-        }
-        let d_out = tensor(Shape::d3(n, steps, h), d_out);
-        let d_c_n = tensor(Shape::d2(n, h), d_c_n);
-        let w = LstmTensors {
-            w_ih: &self.w_ih,
-            w_hh: &self.w_hh,
-            b_ih: &self.b_ih,
-            b_hh: &self.b_hh,
+        let s = &*self.s;
+        let (n, steps, f) = s.x_run.shape().dims3("lstm", "input")?;
+        let h = s.w_hh.dims()[1];
+        let (d_out, d_c_n) = if self.of_cell {
+            (Tensor::zeros(Shape::d3(n, steps, h)), Some(dy))
+        } else if s.reverse {
+            // Back into the kernels' time order.
+            (tensor(dy.shape(), flip_time(dy.data(), n, steps, h)), None)
+        } else {
+            (dy.clone(), None)
         };
-        let state = self.state.as_ref().map(|(h0, c0)| (h0, c0));
-        let g = lstm_backward(&self.x_run, state, w, &self.saved, &d_out, Some(&d_c_n))?;
-        let dx = if self.reverse {
-            tensor(self.x_run.shape(), flip_time(g.dx.data(), n, steps, f))
+        let w = LstmTensors {
+            w_ih: &s.w_ih,
+            w_hh: &s.w_hh,
+            b_ih: &s.b_ih,
+            b_hh: &s.b_hh,
+        };
+        let state = s.state.as_ref().map(|(h0, c0)| (h0, c0));
+        let g = lstm_backward(&s.x_run, state, w, &s.saved, &d_out, d_c_n)?;
+        let dx = if s.reverse {
+            tensor(s.x_run.shape(), flip_time(g.dx.data(), n, steps, f))
         } else {
             g.dx
         };
@@ -131,7 +138,7 @@ impl<T: Real> Backward<T> for LstmBackward<T> {
             needs[3].then(|| g.db.clone()),
             needs[4].then_some(g.db),
         ];
-        if self.state.is_some() {
+        if s.state.is_some() {
             out.push(needs[5].then_some(g.dh0));
             out.push(needs[6].then_some(g.dc0));
         }
@@ -184,46 +191,53 @@ pub fn lstm<T: Real>(
     };
     let out = lstm_fwd(&x_run, state.map(|(h, c)| (h.value(), c.value())), wt)?;
     let h = out.h_n.dims()[1];
-    let time_ordered = if reverse {
-        flip_time(out.output.data(), n, steps, h)
+    let output = if reverse {
+        tensor(
+            out.output.shape(),
+            flip_time(out.output.data(), n, steps, h),
+        )
     } else {
-        out.output.data().to_vec()
+        out.output
     };
-    // Packed value: per sample, the T output rows then c_n.
-    let mut packed = Vec::with_capacity(n * (steps + 1) * h);
-    for s in 0..n {
-        packed.extend_from_slice(&time_ordered[s * steps * h..(s + 1) * steps * h]);
-        packed.extend_from_slice(&out.c_n.data()[s * h..(s + 1) * h]);
-    }
     let mut inputs = vec![x, w.w_ih, w.w_hh, w.b_ih, w.b_hh];
     if let Some((h0, c0)) = state {
         inputs.push(h0);
         inputs.push(c0);
     }
-    let saved = out.saved;
-    let packed = tape.record(
-        "lstm",
-        &inputs,
-        tensor(Shape::d3(n, steps + 1, h), packed),
-        || {
-            Box::new(LstmBackward {
-                x_run,
+    // Built only when some input requires grad (the tape calls `make` lazily), then shared.
+    let mut shared: Option<Arc<LstmSaved<T>>> = None;
+    let mut saved = Some(out.saved);
+    let mut share = || {
+        Arc::clone(shared.get_or_insert_with(|| {
+            Arc::new(LstmSaved {
+                x_run: x_run.clone(), // an Arc clone
                 w_ih: w.w_ih.value().clone(),
                 w_hh: w.w_hh.value().clone(),
                 b_ih: w.b_ih.value().clone(),
                 b_hh: w.b_hh.value().clone(),
                 state: state.map(|(h0, c0)| (h0.value().clone(), c0.value().clone())),
-                saved,
+                saved: saved
+                    .take()
+                    .expect("invariant: the shared state is built once"),
                 reverse,
             })
-        },
-    )?;
-    let output = narrow(tape, &packed, 1, 0, steps)?;
+        }))
+    };
+    let output = tape.record("lstm", &inputs, output, || {
+        Box::new(LstmBackward {
+            s: share(),
+            of_cell: false,
+        })
+    })?;
+    let c_n = tape.record("lstm_c_n", &inputs, out.c_n, || {
+        Box::new(LstmBackward {
+            s: share(),
+            of_cell: true,
+        })
+    })?;
     let last = if reverse { 0 } else { steps - 1 };
-    let h_n = narrow(tape, &packed, 1, last, 1)?;
+    let h_n = narrow(tape, &output, 1, last, 1)?;
     let h_n = reshape(tape, &h_n, Shape::d2(n, h))?;
-    let c_n = narrow(tape, &packed, 1, steps, 1)?;
-    let c_n = reshape(tape, &c_n, Shape::d2(n, h))?;
     Ok(LstmVars { output, h_n, c_n })
 }
 

@@ -29,8 +29,11 @@
 //! file through `report::write_atomic`, [`Run::figure`] or [`Run::table`] (atomic).
 
 pub mod demo_engine;
+pub mod fig_00_cnn_basics;
 pub mod fig_03_roc;
 pub mod report;
+pub mod table_01_unsupervised;
+pub mod table_02_transfer;
 pub mod table_03_ensembles;
 pub mod table_03_models;
 
@@ -64,6 +67,21 @@ pub const ALL: &[Experiment] = &[
         name: "demo_engine",
         about: "the engine on an ECG: naive vs production 1D convolution, same numbers, speed-up",
         run: demo_engine::run,
+    },
+    Experiment {
+        name: "fig_00_cnn_basics",
+        about: "CNN basics: a hand-set QRS kernel on an ECG, learned filters, receptive fields, dense vs conv parameters",
+        run: fig_00_cnn_basics::run,
+    },
+    Experiment {
+        name: "table_01_unsupervised",
+        about: "features without labels: autoencoder and contrastive encoder, K-means/DBSCAN, anomaly AUROC, linear probes",
+        run: table_01_unsupervised::run,
+    },
+    Experiment {
+        name: "table_02_transfer",
+        about: "spectrogram Cnn2d, residual vs plain, MIT-BIH → LUDB transfer with AUC, ECE and subgroups",
+        run: table_02_transfer::run,
     },
     Experiment {
         name: "table_03_models",

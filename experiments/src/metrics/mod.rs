@@ -7,6 +7,7 @@
 //! | one-vs-rest ROC curves and AUC (ties handled) | `roc.rs` |
 //! | percentile bootstrap 95 % CIs, resampling items or groups | `bootstrap.rs` |
 //! | SNR, SNR improvement, RMSE, PRD | `signal.rs` |
+//! | every classification score with its CI in one call (fast AUC per resample) | `summary.rs` |
 //!
 //! A typical table cell with its interval (every statistic on the same resamples):
 //! ```
@@ -25,11 +26,13 @@ pub mod bootstrap;
 pub mod classification;
 pub mod roc;
 pub mod signal;
+pub mod summary;
 
 pub use bootstrap::{Ci, DEFAULT_RESAMPLES, Unit, bootstrap, percentile_sorted};
 pub use classification::{Averaged, ClassScores, ClassificationReport, ConfusionMatrix};
 pub use roc::{RocCurve, auc, auc_one_vs_rest_at, roc_curve, roc_one_vs_rest, trapezoid};
 pub use signal::{DenoiseScores, denoise_scores, prd, prdn, rmse, snr_db, snr_improvement_db};
+pub use summary::{ClassCis, ClassificationCis, classification_cis, weighted_auc};
 
 use ecgrad_engine::Tensor;
 

@@ -125,6 +125,10 @@ impl Lstm {
     pub fn hidden(&self) -> usize {
         self.hidden
     }
+    /// Whether the layer also runs backwards in time (output features 2·H).
+    pub fn bidirectional(&self) -> bool {
+        self.bidirectional
+    }
 
     /// The output sequence and the final states, through the fused kernels (one tape node per
     /// layer and direction).

@@ -33,8 +33,9 @@
 //! With `attention = false` the same net has plain additive skips and no ECA (a CDAE ablation).
 //!
 //! # Cost
-//! Dominated by the 7-tap convs at L/2 and L/4: about 2·L·(2·16·13 + 16·32·7/2 + 32·64·7/4
-//! + 64·128·7/8)·2 FLOPs per sample for encoder plus decoder, ≈ 3.5 MFLOP for L = 600.
+//! Forward, per sample: encoder 2·L·(2·16·13 + 16·32·7/2 + 32·64·7/4 + 64·128·7/8) = 2·L·12 960
+//! FLOPs, the mirrored decoder about as much (2·L·13 200), gates and ECA < 2 %: ≈ 31 MFLOP
+//! for L = 600; training (forward + backward) ≈ 3× that.
 //!
 //! # Gradients
 //! All from the tape: every op used is a recorded autograd op (conv1d, conv_transpose1d,

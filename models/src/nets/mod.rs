@@ -4,6 +4,12 @@
 //!
 //! - [`BeatCnn`] (`cnn_classifier.rs`): the reference beat classifier of `PERFORMANCE.md`, with
 //!   its convolutional front end [`BeatCnnFeatures`] reusable on its own;
+//! - [`CnnLstm`] (`cnn_lstm.rs`): the CNN-LSTM variant of `PERFORMANCE.md` (BeatCnn's front end,
+//!   LSTM(128 → 64), last hidden state, linear head), for seed 003;
+//! - [`CnnLstmAttention`] (`cnn_lstm_attention.rs`): the same front end and LSTM (optionally
+//!   bidirectional) with temporal attention pooling over every step, for seed 003;
+//! - [`SeparableBeatCnn`] (`cnn_classifier_separable.rs`): BeatCnn with depthwise-separable
+//!   conv2/conv3, the edge-size variant (int8 versions of both in [`crate::quantize`]);
 //! - [`ResNet1d`] (`resnet1d.rs`): residual blocks with projection shortcuts, for seed 003;
 //! - [`Cnn2d`] (`cnn2d.rs`): seed 000's 2D block stacked (plain or residual) with a replaceable
 //!   head and a frozen-backbone mode, for transfer learning;
@@ -20,6 +26,9 @@
 pub mod acdae;
 pub mod cnn2d;
 pub mod cnn_classifier;
+pub mod cnn_classifier_separable;
+pub mod cnn_lstm;
+pub mod cnn_lstm_attention;
 pub mod conv_autoencoder;
 pub mod ensemble;
 pub mod gan;
@@ -28,6 +37,9 @@ pub(crate) mod stage;
 
 pub use acdae::{Acdae, AcdaeConfig, AcdaeOutput};
 pub use cnn_classifier::{BeatCnn, BeatCnnFeatures};
+pub use cnn_classifier_separable::SeparableBeatCnn;
+pub use cnn_lstm::{CnnLstm, cnn_lstm_flops_per_beat};
+pub use cnn_lstm_attention::{CnnLstmAttention, CnnLstmAttentionConfig};
 pub use cnn2d::{Cnn2d, Cnn2dBackbone, Cnn2dConfig, ConvBlock2d};
 pub use conv_autoencoder::{AeConfig, AeStyle, ConvAutoencoder};
 pub use gan::{BEAT_LEN, Discriminator, Gan1dConfig, GanLoss, GanStepStats, Generator, gan_step};

@@ -2,6 +2,8 @@
 //! removal, band-pass), the Pan–Tompkins R-peak detector with beat-by-beat scoring, and
 //! augmentation (time-warp, amplitude scaling, noise; no flips).
 //!
+//! STFT spectrograms (time–frequency images for 2D CNNs) are in [`stft`].
+//!
 //! Reading order: [`fft`] → [`filter`] → [`pan_tompkins`](mod@pan_tompkins) → [`augment`]. Resampling lives in
 //! `data::resample`. Filters work in f64 (long IIR recursions in f32 lose digits near DC).
 
@@ -9,6 +11,7 @@ pub mod augment;
 pub mod fft;
 pub mod filter;
 pub mod pan_tompkins;
+pub mod stft;
 
 pub use augment::{AugmentConfig, augment_window};
 pub use filter::{
