@@ -30,6 +30,7 @@
 
 pub mod demo_engine;
 pub mod fig_00_cnn_basics;
+pub mod fig_03_roc;
 pub mod fig_04_ae_training;
 pub mod fig_04_coordconv;
 pub mod fig_04_cycle_interpolation;
@@ -39,6 +40,8 @@ pub mod report;
 pub mod table_01_edge;
 pub mod table_01_unsupervised;
 pub mod table_02_transfer;
+pub mod table_03_ensembles;
+pub mod table_03_models;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
@@ -115,6 +118,21 @@ pub const ALL: &[Experiment] = &[
         name: "fig_04_coordconv",
         about: "beyond seed 004: single-cycle interpolation with CoordConv1d vs plain convolutions",
         run: fig_04_coordconv::run,
+    },
+    Experiment {
+        name: "table_03_models",
+        about: "seed 003: CNN, CNN-LSTM, CNN-LSTM-Attention, ResNet-1D on MIT-BIH, both protocols, loss and GAN ablations, 95 % CIs",
+        run: table_03_models::run,
+    },
+    Experiment {
+        name: "table_03_ensembles",
+        about: "seed 003: soft/weighted average, majority vote, Top2-Weighted, best-2 over the base networks (validation weights), 95 % CIs",
+        run: table_03_ensembles::run,
+    },
+    Experiment {
+        name: "fig_03_roc",
+        about: "seed 003: per-class ROC curves with AUC for the best single model and the best ensemble",
+        run: fig_03_roc::run,
     },
 ];
 

@@ -22,6 +22,7 @@
 //! metrics, ensembles, calibration, predictions.csv.
 
 pub mod common;
+pub mod ensembles;
 pub mod evaluate;
 pub mod gan_aug;
 pub mod output;

@@ -154,7 +154,11 @@ pub struct Splits {
     pub description: String,
 }
 
-/// Per-class caps for `--quick` (train, validation, test beats per class).
+/// In `--quick` runs class N keeps this many times the per-class cap.
+pub const QUICK_N_FACTOR: usize = 3;
+
+/// Per-class caps for `--quick` (train, validation, test beats per class; N gets
+/// [`QUICK_N_FACTOR`] times as many).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct QuickCaps {
     /// Training beats per class at most.
@@ -166,12 +170,12 @@ pub struct QuickCaps {
 }
 
 impl QuickCaps {
-    /// The `--quick` default: 40 / 15 / 30 beats per class.
+    /// The `--quick` default: 30 / 10 / 20 beats per class (N: 90 / 30 / 60).
     pub fn quick() -> QuickCaps {
         QuickCaps {
-            train: 40,
-            val: 15,
-            test: 30,
+            train: 30,
+            val: 10,
+            test: 20,
         }
     }
 }
@@ -245,7 +249,8 @@ fn load_synthetic(per_class: [usize; 5], classes: usize, seed: u64) -> Result<Pa
     })
 }
 
-/// Keeps at most `cap` beats of each class (seeded random choice, original order kept).
+/// Keeps at most `cap` beats of each class, and `QUICK_N_FACTOR`·`cap` of class N (index 0),
+/// so that quick runs keep some imbalance (seeded random choice, original order kept).
 pub fn cap_per_class(part: &Part, cap: usize, seed: u64) -> Part {
     let mut rng = Rng::stream(seed, "seed003_cap");
     let k = part.data.class_names.len();
@@ -255,7 +260,7 @@ pub fn cap_per_class(part: &Part, cap: usize, seed: u64) -> Part {
             .filter(|&i| part.data.labels[i] == c)
             .collect();
         rng.shuffle(&mut idx);
-        idx.truncate(cap);
+        idx.truncate(if c == 0 { QUICK_N_FACTOR * cap } else { cap });
         keep.extend(idx);
     }
     keep.sort_unstable();
