@@ -12,8 +12,9 @@
 //! 4. [`init`]: where the initial weights come from (PyTorch's defaults, Kaiming, Xavier,
 //!    orthogonal), each from a named [`Rng`](ecgrad_autograd::engine::Rng) stream.
 //! 5. [`checkpoint`]: safetensors files PyTorch can read, written atomically and loaded strictly.
-//! 6. [`layers::Lstm`]: a recurrent layer composed from the same ops (backpropagation through
-//!    time is just the tape walked backwards); [`gradcam`] and [`nets::ensemble`] after.
+//! 6. [`layers::Lstm`]: a recurrent layer, fused (one tape node over the engine's sequence
+//!    kernels) with a twin composed from the same ops (`forward_reference`: backpropagation
+//!    through time is just the tape walked backwards); [`gradcam`] and [`nets::ensemble`] after.
 //!
 //! ## A model in a few lines
 //! ```
@@ -48,8 +49,9 @@
 //! | `MaxPool1d/2d`, `AvgPool1d/2d`, `GlobalAvgPool1d` | — | … pooling |
 //! | `BatchNorm1d/2d` | `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked []` | … batch norm |
 //! | `Dropout` | — | … dropout |
-//! | `Lstm` (uni/bi, stacked, batch-first NTF) | `weight_ih_l0 [4H, F]`, `weight_hh_l0 [4H, H]`, `bias_ih_l0`, `bias_hh_l0` (`_reverse`, `l1`…), gates i, f, g, o | ✓ `layers/lstm.rs`, composed from existing ops (the reference); … fused SIMD cell |
-//! | temporal attention, ECA channel attention, attention gate | — | … softmax, sigmoid, conv1d |
+//! | `Lstm` (uni/bi, stacked, batch-first NTF) | `weight_ih_l0 [4H, F]`, `weight_hh_l0 [4H, H]`, `bias_ih_l0`, `bias_hh_l0` (`_reverse`, `l1`…), gates i, f, g, o | ✓ `layers/lstm.rs`: fused kernels by default, composed reference `forward_reference` |
+//! | `TemporalAttention` (additive, over NTF steps) | `weight [A, F]`, `bias [A]`, `context [A]` | ✓ `layers/attention.rs` |
+//! | ECA channel attention, attention gate | — | … softmax, sigmoid, conv1d |
 //! | residual block | conv-BN-ReLU + projection shortcut | … conv1d, batch norm |
 //!
 //! The ensembles exist ([`nets::ensemble`]: soft and weighted average, majority vote,
