@@ -42,7 +42,8 @@
 //! | `Sequential` | `<index or name>.<param>` | ✓ `layers/sequential.rs` |
 //! | `Flatten`, `NclToNtf`, `NtfToNcl` | — | ✓ `layers/shape.rs` |
 //! | `LeakyRelu`, `Sigmoid` | — | … activation ops |
-//! | `Conv1d`, depthwise-separable, CoordConv1d | `weight [c_out, c_in/groups, k]`, `bias [c_out]` | … conv1d |
+//! | `Conv1d`, CoordConv1d | `weight [c_out, c_in, k]`, `bias [c_out]` | … conv1d |
+//! | `DepthwiseSeparableConv1d` | `depthwise.weight [c_in, 1, k]`, `depthwise.bias`, `pointwise.weight [c_out, c_in, 1]`, `pointwise.bias` | ✓ `layers/depthwise_separable.rs` |
 //! | `ConvTranspose1d`, `Upsample1d` | `weight [c_in, c_out, k]` | … conv_transpose1d, upsample1d |
 //! | `Conv2d` | `weight [c_out, c_in, kh, kw]` | … conv2d |
 //! | `MaxPool1d/2d`, `AvgPool1d/2d`, `GlobalAvgPool1d` | — | … pooling |
@@ -56,7 +57,8 @@
 //! Top2-Weighted, best-k weighted — pure functions over probability tensors), and so does
 //! [`gradcam`] (1D and 2D maps at any leaf layer chosen by its dotted path). The networks of
 //! the papers (`BeatCnn`, `CnnLstm`, `CnnLstmAttention`, `ResNet1d`, autoencoders, ACDAE, GAN,
-//! 2D CNN) and int8 inference follow the layers above.
+//! 2D CNN) follow the layers above; int8 post-training quantisation (BN folding, calibration,
+//! int8 conv/linear, `quantize_beat_cnn`) is in [`quantize`].
 //!
 //! ## Layouts: NCL and NTF
 //! Convolutional tensors are **NCL** — batch, channels, length (`[32, 1, 187]` for 32
