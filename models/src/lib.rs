@@ -12,8 +12,11 @@
 //! 4. [`init`]: where the initial weights come from (PyTorch's defaults, Kaiming, Xavier,
 //!    orthogonal), each from a named [`Rng`](ecgrad_autograd::engine::Rng) stream.
 //! 5. [`checkpoint`]: safetensors files PyTorch can read, written atomically and loaded strictly.
-//! 6. [`layers::Lstm`]: a recurrent layer composed from the same ops (backpropagation through
-//!    time is just the tape walked backwards); [`gradcam`] and [`nets::ensemble`] after.
+//! 6. [`layers::Conv1d`], [`layers::BatchNorm1d`], [`layers::MaxPool1d`]: the convolutional
+//!    building blocks, then [`nets::BeatCnn`], the reference beat classifier built from them.
+//! 7. [`layers::Lstm`]: a recurrent layer over the engine's fused cell kernels, with its readable
+//!    twin composed from ordinary ops (backpropagation through time is the tape walked
+//!    backwards); then the other [`nets`], [`gradcam`], [`nets::ensemble`] and [`quantize`].
 //!
 //! ## A model in a few lines
 //! ```
