@@ -354,7 +354,7 @@ fn resnet_and_cnn_expose_their_gradcam_layer() {
         (0..2 * BEAT_LEN).map(|_| rng.uniform() as f32).collect(),
     )
     .unwrap();
-    for kind in [ModelKind::Cnn, ModelKind::ResNet1d] {
+    for kind in ModelKind::ALL {
         let mut net = Net::new(kind, 1, 4).unwrap();
         net.set_training(false);
         let cam = grad_cam(&net, &x, kind.gradcam_layer(), 1).unwrap();

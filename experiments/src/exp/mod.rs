@@ -30,7 +30,9 @@
 
 pub mod demo_engine;
 pub mod fig_00_cnn_basics;
+pub mod fig_03_gradcam;
 pub mod fig_03_roc;
+pub mod fig_03_selective;
 pub mod fig_04_ae_training;
 pub mod fig_04_coordconv;
 pub mod fig_04_cycle_interpolation;
@@ -133,6 +135,16 @@ pub const ALL: &[Experiment] = &[
         name: "fig_03_roc",
         about: "seed 003: per-class ROC curves with AUC for the best single model and the best ensemble",
         run: fig_03_roc::run,
+    },
+    Experiment {
+        name: "fig_03_gradcam",
+        about: "seed 003: Grad-CAM over correct and wrong beats per class, mass in the P/QRS/T windows",
+        run: fig_03_gradcam::run,
+    },
+    Experiment {
+        name: "fig_03_selective",
+        about: "seed 003: temperature scaling, ECE, ensemble and MC-dropout uncertainty, risk–coverage, noise OOD check",
+        run: fig_03_selective::run,
     },
 ];
 

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | `SEED003_PROTOCOLS` | `intra,inter` | both / both |
 //! | `SEED003_MODELS` | comma list of `cnn,cnn_lstm,cnn_lstm_attention,resnet1d` | all / all |
-//! | `SEED003_ABLATION_MODELS` | models that also get wce, focal and CE + GAN | all / `cnn` |
+//! | `SEED003_ABLATION_MODELS` | models that also get wce, focal and CE + GAN (`none`: no ablation) | all / `cnn` |
 //! | `SEED003_EPOCHS` | maximum epochs | 20 / 2 |
 //! | `SEED003_MAX_TRAIN` | cap on training beats (seeded subset) | none / none |
 //! | `SEED003_RESAMPLES` | bootstrap resamples | 1000 / 1000 |
@@ -72,7 +72,12 @@ fn env_num<T: std::str::FromStr>(name: &str) -> Result<Option<T>> {
 
 fn env_models(name: &str) -> Result<Option<Vec<ModelKind>>> {
     env(name)
-        .map(|v| v.split(',').map(|s| ModelKind::parse(s.trim())).collect())
+        .map(|v| {
+            if v.trim() == "none" {
+                return Ok(Vec::new());
+            }
+            v.split(',').map(|s| ModelKind::parse(s.trim())).collect()
+        })
         .transpose()
 }
 

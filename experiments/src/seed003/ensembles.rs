@@ -104,6 +104,9 @@ fn vote_scores(probs: &[Tensor<f32>]) -> Result<Tensor<f32>> {
     Ok(t)
 }
 
+/// A combination rule over the models' probabilities.
+type Rule<'a> = dyn Fn(&[Tensor<f32>]) -> ecgrad_models::Result<Tensor<f32>> + 'a;
+
 /// One combination rule applied to validation and test.
 #[derive(Debug)]
 pub struct Combined {
@@ -126,7 +129,7 @@ pub fn ensembles(set: &BaseSet) -> Result<Vec<Combined>> {
         set.models.len()
     );
     let w = &set.val_f1;
-    let both = |f: &dyn Fn(&[Tensor<f32>]) -> ecgrad_models::Result<Tensor<f32>>| -> Result<(Tensor<f32>, Tensor<f32>)> {
+    let both = |f: &Rule<'_>| -> Result<(Tensor<f32>, Tensor<f32>)> {
         Ok((f(&set.val_probs)?, f(&set.test_probs)?))
     };
     let mut out = Vec::new();

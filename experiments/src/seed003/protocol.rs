@@ -7,7 +7,7 @@
 //!
 //! | protocol | records | classes | train / validation / test |
 //! |---|---|---|---|
-//! | **intra-patient** | all 48 (paced kept, as in the Kaggle set) | N S V F Q | stratified random beats: 20 % test; 10 % of the rest validation |
+//! | **intra-patient** | 46 (paced 107 and 217 kept as in the Kaggle set; 102 and 104 have no MLII) | N S V F Q | stratified random beats: 20 % test; 10 % of the rest validation |
 //! | **inter-patient** | de Chazal DS1 ∪ DS2 (paced excluded) | N S V F (Q dropped) | DS1 split **by patient** into train and validation; DS2 test |
 //!
 //! Intra-patient puts beats of one patient on both sides of the split, so its scores are
@@ -180,6 +180,9 @@ impl QuickCaps {
     }
 }
 
+/// Paced records without an MLII lead (V5 and V2 only): left out of the intra-patient set.
+pub const NO_MLII: [&str; 2] = ["102", "104"];
+
 /// Records read in `--quick` runs with real data (intra: a paced record for Q and records rich
 /// in S, V, F; inter: a few DS1 and DS2 records holding every class).
 const QUICK_INTRA: [&str; 6] = ["106", "118", "208", "209", "213", "217"];
@@ -339,10 +342,20 @@ pub fn prepare(
                 DataSource::Real(dir) => {
                     let recs: Vec<&str> = match quick {
                         Some(_) => QUICK_INTRA.to_vec(),
-                        None => mitbih::RECORDS.to_vec(),
+                        None => mitbih::RECORDS
+                            .iter()
+                            .copied()
+                            .filter(|r| !NO_MLII.contains(r))
+                            .collect(),
                     };
                     let p = load_real(dir, &recs, true, classes)?;
-                    (p, format!("MIT-BIH {} records (paced kept)", recs.len()))
+                    (
+                        p,
+                        format!(
+                            "MIT-BIH {} records (paced 107 and 217 kept; 102 and 104 have no MLII lead)",
+                            recs.len()
+                        ),
+                    )
                 }
                 DataSource::Synthetic(_) => {
                     let n = if quick.is_some() { 120 } else { 2000 };

@@ -3,14 +3,12 @@
 //! | name | network | Grad-CAM layer | dropout (MC dropout) |
 //! |---|---|---|---|
 //! | `cnn` | [`BeatCnn`] (3 conv blocks, GAP, 2 linear) | `relu3` (last conv block) | yes (head, p 0.2) |
-//! | `cnn_lstm` | CNN-LSTM | see [`ModelKind::gradcam_layer`] | see [`Net::set_mc_dropout`] |
-//! | `cnn_lstm_attention` | CNN-LSTM with attention pooling | idem | idem |
+//! | `cnn_lstm` | [`CnnLstm`] (BeatCnn front end → LSTM(128 → 64) → linear) | `relu3` | none: MC dropout n/a |
+//! | `cnn_lstm_attention` | [`CnnLstmAttention`] (front end → LSTM → additive attention pooling → linear) | `relu3` | none: MC dropout n/a |
 //! | `resnet1d` | [`ResNet1d`] (stem, 3 stages × 2 residual blocks, GAP, linear) | `layer3.1.relu2` | none: MC dropout n/a |
 //!
 //! [`Net`] wraps whichever network was built, so the experiment code trains, saves, loads,
-//! explains and evaluates all four through one type ([`Module`] by delegation). A network whose
-//! implementation has not landed in `ecgrad-models` yet is refused by [`Net::new`] with a
-//! message naming it, and the binaries skip it and say so.
+//! explains and evaluates all four through one type ([`Module`] by delegation).
 //!
 //! **MC dropout** (Gal & Ghahramani 2016) needs dropout *on* while batch norm stays in
 //! evaluation mode (running statistics), which `set_training` cannot express for a whole
@@ -19,7 +17,9 @@
 
 use ecgrad_models::autograd::{Buffer, Param, Parameters, Tape, Var};
 use ecgrad_models::module::SummaryRow;
-use ecgrad_models::nets::{BeatCnn, ResNet1d, ResNet1dConfig};
+use ecgrad_models::nets::{
+    BeatCnn, CnnLstm, CnnLstmAttention, CnnLstmAttentionConfig, ResNet1d, ResNet1dConfig,
+};
 use ecgrad_models::{Module, Result as ModelResult};
 use serde::Serialize;
 
@@ -93,6 +93,10 @@ impl ModelKind {
 pub enum Net {
     /// [`BeatCnn`].
     Cnn(BeatCnn),
+    /// [`CnnLstm`] (LSTM 128 → 64, last hidden state).
+    CnnLstm(CnnLstm),
+    /// [`CnnLstmAttention`] in its default configuration (H 64, unidirectional, A 64).
+    CnnLstmAttention(CnnLstmAttention),
     /// [`ResNet1d`] in its AAMI configuration ([`ResNet1dConfig::aami`]).
     ResNet1d(ResNet1d),
 }
@@ -112,11 +116,14 @@ impl Net {
                     ..ResNet1dConfig::aami()
                 },
             )?),
-            other => anyhow::bail!(
-                "{} is not available: ecgrad-models has no {} yet (branch not merged)",
-                other.display(),
-                other.name()
-            ),
+            ModelKind::CnnLstm => Net::CnnLstm(CnnLstm::new(seed, classes)?),
+            ModelKind::CnnLstmAttention => Net::CnnLstmAttention(CnnLstmAttention::new(
+                seed,
+                CnnLstmAttentionConfig {
+                    classes,
+                    ..CnnLstmAttentionConfig::default()
+                },
+            )?),
         })
     }
 
@@ -124,6 +131,8 @@ impl Net {
     pub fn kind(&self) -> ModelKind {
         match self {
             Net::Cnn(_) => ModelKind::Cnn,
+            Net::CnnLstm(_) => ModelKind::CnnLstm,
+            Net::CnnLstmAttention(_) => ModelKind::CnnLstmAttention,
             Net::ResNet1d(_) => ModelKind::ResNet1d,
         }
     }
@@ -131,6 +140,8 @@ impl Net {
     fn inner(&self) -> &dyn Module {
         match self {
             Net::Cnn(m) => m,
+            Net::CnnLstm(m) => m,
+            Net::CnnLstmAttention(m) => m,
             Net::ResNet1d(m) => m,
         }
     }
@@ -138,6 +149,8 @@ impl Net {
     fn inner_mut(&mut self) -> &mut dyn Module {
         match self {
             Net::Cnn(m) => m,
+            Net::CnnLstm(m) => m,
+            Net::CnnLstmAttention(m) => m,
             Net::ResNet1d(m) => m,
         }
     }
@@ -152,8 +165,8 @@ impl Net {
                 true
             }
             // No dropout layer: MC dropout does not apply.
-            Net::ResNet1d(m) => {
-                m.set_training(false);
+            Net::CnnLstm(_) | Net::CnnLstmAttention(_) | Net::ResNet1d(_) => {
+                self.set_training(false);
                 false
             }
         }
