@@ -54,7 +54,7 @@ pub fn accumulate<T: Real>(slot: &mut Option<Tensor<T>>, g: Tensor<T>) -> Result
 
 /// The first non-finite element of `data`, if any, as `(index, value)`.
 ///
-/// The common case (everything finite) is a branch-free pass that vectorises: `v − v` is 0 for
+/// The common case (everything finite) is a branch-free pass that vectorises: `v · 0` is 0 for
 /// a finite `v` and NaN for NaN or ±∞, and NaN survives any sum, so 16 independent lane sums
 /// stay finite exactly when every element is. Only when they are not does the (early-exit,
 /// scalar) search for the first offending index run. This check runs on every gradient of
@@ -65,11 +65,11 @@ pub fn first_non_finite<T: Real>(data: &[T]) -> Option<(usize, f64)> {
     let mut chunks = data.chunks_exact(LANES);
     for chunk in &mut chunks {
         for j in 0..LANES {
-            acc[j] += chunk[j] - chunk[j];
+            acc[j] += chunk[j] * T::ZERO;
         }
     }
     for &v in chunks.remainder() {
-        acc[0] += v - v;
+        acc[0] += v * T::ZERO;
     }
     if acc.iter().all(|a| a.is_finite()) {
         return None;

@@ -25,7 +25,11 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let r = Run::start("fig_04_ae_training", a.common)?;
-    let mut s = if r.args.quick { Settings::quick() } else { Settings::full() };
+    let mut s = if r.args.quick {
+        Settings::quick()
+    } else {
+        Settings::full()
+    };
     if let Some(p) = a.patients {
         s.patients = p;
     }
@@ -54,8 +58,14 @@ fn main() -> anyhow::Result<()> {
         println!(
             "{}: {} params, {} train / {} test windows, train MSE {:.4e}, test MSE {:.4e} mV² \
              (relative {:.3}), {:.1} s",
-            x.config, x.params, x.windows.0, x.windows.1, x.train_mse, x.test_mse,
-            x.test_relative, x.log.seconds
+            x.config,
+            x.params,
+            x.windows.0,
+            x.windows.1,
+            x.train_mse,
+            x.test_mse,
+            x.test_relative,
+            x.log.seconds
         );
     }
     let files = write(&o, &s, &r.dir)?;

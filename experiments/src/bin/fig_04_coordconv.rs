@@ -32,7 +32,11 @@ fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let r = Run::start("fig_04_coordconv", a.common)?;
     let mk = |coord| {
-        let mut s = if r.args.quick { Settings::quick(coord) } else { Settings::full(coord) };
+        let mut s = if r.args.quick {
+            Settings::quick(coord)
+        } else {
+            Settings::full(coord)
+        };
         if let Some(p) = a.pairs {
             s.pairs = p;
         }
@@ -62,8 +66,14 @@ fn main() -> anyhow::Result<()> {
     }
     r.finish(
         &data.source,
-        &Both { plain: &sp, coordconv: &sc },
-        &Both { plain: &plain, coordconv: &coord },
+        &Both {
+            plain: &sp,
+            coordconv: &sc,
+        },
+        &Both {
+            plain: &plain,
+            coordconv: &coord,
+        },
         files,
     )
 }

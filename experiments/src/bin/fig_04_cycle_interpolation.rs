@@ -24,7 +24,11 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let r = Run::start("fig_04_cycle_interpolation", a.common)?;
-    let mut s = if r.args.quick { Settings::quick(false) } else { Settings::full(false) };
+    let mut s = if r.args.quick {
+        Settings::quick(false)
+    } else {
+        Settings::full(false)
+    };
     if let Some(p) = a.pairs {
         s.pairs = p;
     }

@@ -23,7 +23,11 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let r = Run::start("fig_04_interpolation", a.common)?;
-    let mut s = if r.args.quick { Settings::quick() } else { Settings::full() };
+    let mut s = if r.args.quick {
+        Settings::quick()
+    } else {
+        Settings::full()
+    };
     if let Some(p) = a.pairs {
         s.pairs = p;
     }

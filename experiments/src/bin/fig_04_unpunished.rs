@@ -24,7 +24,11 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let r = Run::start("fig_04_unpunished", a.common)?;
-    let mut s = if r.args.quick { Settings::quick() } else { Settings::full() };
+    let mut s = if r.args.quick {
+        Settings::quick()
+    } else {
+        Settings::full()
+    };
     if let Some(p) = a.patients {
         s.patients = p;
     }

@@ -210,7 +210,9 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path, tag: &str) -> Result<Vec<Str
     let mut files = Vec::new();
     let net = if s.coordconv { "CoordConv AE" } else { "AE" };
     let mut traj = LinePlot::new(
-        &format!("{net}: T-wave centre of mass along latent paths (solid colours: close 0–5, far 6+)"),
+        &format!(
+            "{net}: T-wave centre of mass along latent paths (solid colours: close 0–5, far 6+)"
+        ),
         "step",
         "T centre (ms from crop start)",
     );
@@ -235,7 +237,8 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path, tag: &str) -> Result<Vec<Str
             .filter(|(_, c)| c.is_finite())
             .map(|(i, c)| (i as f64, c / s.fs * 1000.0))
             .collect();
-        traj = traj.with(Series::line(&format!("{} {}→{}", p.group, p.ids.0, p.ids.1), pts).color(color));
+        traj = traj
+            .with(Series::line(&format!("{} {}→{}", p.group, p.ids.0, p.ids.1), pts).color(color));
     }
     let stem = format!("{tag}t_centre_trajectories");
     plot::save(&traj, dir, &stem)?;
@@ -271,7 +274,12 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path, tag: &str) -> Result<Vec<Str
             format!("{:.2}", p.distance_widths),
             format!("{:.2}", p.path.trajectory.jump_ratio),
             format!("{:.2}", p.path.trajectory.amplitude_dip),
-            if p.path.trajectory.jumps { "jump" } else { "drift" }.into(),
+            if p.path.trajectory.jumps {
+                "jump"
+            } else {
+                "drift"
+            }
+            .into(),
         ]);
     }
     let stem = format!("{tag}pairs");
@@ -308,7 +316,10 @@ pub fn add_group_rows(t: &mut Table, net: &str, o: &Outcome) {
             format!("{:.3}", st.jump_rate),
             format!("{:.2}", st.median_jump_ratio),
             format!("{:.2}", st.median_amplitude_dip),
-            format!("{:.4e}", o.log.test_loss.last().copied().unwrap_or(f64::NAN)),
+            format!(
+                "{:.4e}",
+                o.log.test_loss.last().copied().unwrap_or(f64::NAN)
+            ),
         ]);
     }
 }

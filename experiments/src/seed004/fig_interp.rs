@@ -193,7 +193,10 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             .map(|x| x.iter().map(|&v| f64::from(v)).collect())
             .collect();
         let mut heat = HeatMap::new(
-            &format!("Latent path, patient {} → {} (rows: steps)", p.ids.0, p.ids.1),
+            &format!(
+                "Latent path, patient {} → {} (rows: steps)",
+                p.ids.0, p.ids.1
+            ),
             rows,
             "time (s)",
             "interpolation step",
@@ -209,14 +212,27 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             Some(s.fs),
             p.signals.clone(),
         );
-        stack.ends = (format!("patient {}", p.ids.0), format!("patient {}", p.ids.1));
+        stack.ends = (
+            format!("patient {}", p.ids.0),
+            format!("patient {}", p.ids.1),
+        );
         let stem = format!("path_stack_{k}");
         plot::save(&stack, dir, &stem)?;
         files.push(format!("{stem}.png"));
     }
-    let mut counts = LinePlot::new("R peaks along each latent path", "step", "R peaks (Pan–Tompkins)");
+    let mut counts = LinePlot::new(
+        "R peaks along each latent path",
+        "step",
+        "R peaks (Pan–Tompkins)",
+    );
     for (k, p) in o.pairs.iter().take(12).enumerate() {
-        let pts = p.path.r_counts.iter().enumerate().map(|(i, &c)| (i as f64, c as f64)).collect();
+        let pts = p
+            .path
+            .r_counts
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (i as f64, c as f64))
+            .collect();
         counts = counts.with(Series::line(&format!("{}→{}", p.ids.0, p.ids.1), pts).color(k));
     }
     plot::save(&counts, dir, "r_counts_along_paths")?;
@@ -231,7 +247,12 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
         "P/T preserved",
     ]);
     for p in &o.pairs {
-        let join = |v: &[usize]| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ");
+        let join = |v: &[usize]| {
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         t.row(vec![
             format!("{}→{}", p.ids.0, p.ids.1),
             join(&p.path.r_counts),
@@ -244,11 +265,29 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
     t.save(dir, "paths")?;
     let mut sum = Table::new(&["measure", "value"]);
     sum.row(vec!["pairs".into(), o.pairs.len().to_string()]);
-    sum.row(vec!["paths with R count not preserved".into(), format!("{:.3}", o.r_not_preserved)]);
-    sum.row(vec!["paths with wave count not preserved".into(), format!("{:.3}", o.waves_not_preserved)]);
-    sum.row(vec!["paths with P/T count not preserved".into(), format!("{:.3}", o.other_not_preserved)]);
-    sum.row(vec!["end points with the original's R count".into(), format!("{:.3}", o.endpoint_r_agreement)]);
-    sum.row(vec!["final test MSE (mV²)".into(), format!("{:.4e}", o.log.test_loss.last().copied().unwrap_or(f64::NAN))]);
+    sum.row(vec![
+        "paths with R count not preserved".into(),
+        format!("{:.3}", o.r_not_preserved),
+    ]);
+    sum.row(vec![
+        "paths with wave count not preserved".into(),
+        format!("{:.3}", o.waves_not_preserved),
+    ]);
+    sum.row(vec![
+        "paths with P/T count not preserved".into(),
+        format!("{:.3}", o.other_not_preserved),
+    ]);
+    sum.row(vec![
+        "end points with the original's R count".into(),
+        format!("{:.3}", o.endpoint_r_agreement),
+    ]);
+    sum.row(vec![
+        "final test MSE (mV²)".into(),
+        format!(
+            "{:.4e}",
+            o.log.test_loss.last().copied().unwrap_or(f64::NAN)
+        ),
+    ]);
     sum.save(dir, "summary")?;
     files.extend(["paths.csv", "paths.md", "summary.csv", "summary.md"].map(String::from));
     Ok(files)

@@ -192,7 +192,9 @@ pub fn run(
             opt: spec.opt,
             seed,
         };
-        let log = train_ae(&mut ae, &train, &test, &tc, |e, l| progress(&spec.config, e, l))?;
+        let log = train_ae(&mut ae, &train, &test, &tc, |e, l| {
+            progress(&spec.config, e, l)
+        })?;
         let recon = reconstruct(&mut ae, &test)?;
         let mses = per_signal_mse(&test, &recon);
         let test_mse = mses.iter().sum::<f64>() / mses.len().max(1) as f64;
@@ -218,7 +220,8 @@ pub fn run(
             }
         }
         let mean = pp.iter().sum::<f64>() / pp.len().max(1) as f64;
-        let sd = (pp.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / pp.len().max(1) as f64).sqrt();
+        let sd =
+            (pp.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / pp.len().max(1) as f64).sqrt();
         // One example per test patient, the first few patients.
         let mut examples = Vec::new();
         for p in 0..test_p.len() {
@@ -259,11 +262,16 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
     let mut curves = LinePlot::new("Autoencoder training (MSE, mV²)", "epoch", "MSE");
     for (i, r) in o.runs.iter().enumerate() {
         let pts = |v: &[f64]| -> Vec<(f64, f64)> {
-            v.iter().enumerate().map(|(e, &y)| (e as f64 + 1.0, y)).collect()
+            v.iter()
+                .enumerate()
+                .map(|(e, &y)| (e as f64 + 1.0, y))
+                .collect()
         };
         curves = curves
             .with(Series::line(&format!("{} train", r.config), pts(&r.log.train_loss)).color(2 * i))
-            .with(Series::line(&format!("{} test", r.config), pts(&r.log.test_loss)).color(2 * i + 1));
+            .with(
+                Series::line(&format!("{} test", r.config), pts(&r.log.test_loss)).color(2 * i + 1),
+            );
     }
     plot::save(&curves, dir, "loss_curves")?;
     files.push("loss_curves.png".into());

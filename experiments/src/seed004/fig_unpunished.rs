@@ -130,14 +130,22 @@ pub struct Outcome {
 fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len().max(1) as f64;
     let m = v.iter().sum::<f64>() / n;
-    (m, (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt())
+    (
+        m,
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt(),
+    )
 }
 
 /// Runs every fit (in parallel over fits; each fit is deterministic on its own seed).
 ///
 /// # Errors
 /// GP sampling or fitting errors.
-pub fn run(s: &Settings, data: &V6Data, seed: u64, progress: impl Fn(usize, usize) + Sync) -> Result<Outcome> {
+pub fn run(
+    s: &Settings,
+    data: &V6Data,
+    seed: u64,
+    progress: impl Fn(usize, usize) + Sync,
+) -> Result<Outcome> {
     let patients: Vec<_> = data.patients.iter().take(s.patients).collect();
     let gp_cfg = GpConfig {
         n: s.len,
@@ -151,7 +159,12 @@ pub fn run(s: &Settings, data: &V6Data, seed: u64, progress: impl Fn(usize, usiz
         let ecg: Vec<f32> = p.v6.iter().take(s.len).copied().collect();
         let n = ecg.len() as f64;
         let mean = ecg.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-        let std = (ecg.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let std = (ecg
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
         let mut rng = Rng::stream(seed ^ u64::from(p.id), "seed004-gp");
         let gp: Vec<f32> = gp_trajectory(&gp_cfg, mean, std, &mut rng)?
             .into_iter()
@@ -186,7 +199,10 @@ pub fn run(s: &Settings, data: &V6Data, seed: u64, progress: impl Fn(usize, usiz
                 scale: s.scale,
             };
             let r = fit_masked(&fit, sig, seed.wrapping_add(u64::from(id)))?;
-            progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, total);
+            progress(
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                total,
+            );
             Ok((
                 is_sweep,
                 Row {
@@ -204,12 +220,19 @@ pub fn run(s: &Settings, data: &V6Data, seed: u64, progress: impl Fn(usize, usiz
     let mut sweep = Vec::new();
     for r in results {
         let (is_sweep, row) = r?;
-        if is_sweep { sweep.push(row) } else { main.push(row) }
+        if is_sweep {
+            sweep.push(row)
+        } else {
+            main.push(row)
+        }
     }
     let mut cells = Vec::new();
     for net in ["good", "bad"] {
         for kind in ["ECG", "GP"] {
-            let sel: Vec<&Row> = main.iter().filter(|r| r.net == net && r.kind == kind).collect();
+            let sel: Vec<&Row> = main
+                .iter()
+                .filter(|r| r.net == net && r.kind == kind)
+                .collect();
             cells.push(Cell {
                 net: net.into(),
                 kind: kind.into(),
@@ -248,7 +271,10 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
     let mut files = Vec::new();
     for (what, pick) in [("inside", true), ("outside", false)] {
         let mut b = BoxPlot::new(
-            &format!("error {what} the unpunished region [{}, {}) (µV², ÷ L)", s.main.1.0, s.main.1.1),
+            &format!(
+                "error {what} the unpunished region [{}, {}) (µV², ÷ L)",
+                s.main.1.0, s.main.1.1
+            ),
             "error",
         );
         for (k, c) in o.cells.iter().enumerate() {
@@ -266,7 +292,11 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
     }
     if let Some(first) = o.main.first().map(|r| r.id) {
         for kind in ["ECG", "GP"] {
-            let rows: Vec<&Row> = o.main.iter().filter(|r| r.id == first && r.kind == kind).collect();
+            let rows: Vec<&Row> = o
+                .main
+                .iter()
+                .filter(|r| r.id == first && r.kind == kind)
+                .collect();
             let mut fig = SignalPlot::new(
                 &format!("patient {first}, {kind}: fits with the hole unpunished"),
                 Some(500.0),
@@ -274,7 +304,8 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
             )
             .region(s.main.1.0, s.main.1.1, "unpunished", 7);
             for (k, r) in rows.iter().enumerate() {
-                fig = fig.with(Trace::new(&format!("{} net", r.net), r.fit.recon.clone()).color(k + 1));
+                fig = fig
+                    .with(Trace::new(&format!("{} net", r.net), r.fit.recon.clone()).color(k + 1));
             }
             let stem = format!("example_{}", kind.to_lowercase());
             plot::save(&fig, dir, &stem)?;
@@ -308,12 +339,35 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
         plot::save(&lp, dir, "hole_size_sweep")?;
         files.push("hole_size_sweep.png".into());
     }
-    let mut t = Table::new(&["network", "signal", "inside mean", "inside sd", "outside mean", "outside sd"]);
+    let mut t = Table::new(&[
+        "network",
+        "signal",
+        "inside mean",
+        "inside sd",
+        "outside mean",
+        "outside sd",
+    ]);
     for c in &o.cells {
-        t.row(vec![c.net.clone(), c.kind.clone(), sci(c.inside.0), sci(c.inside.1), sci(c.outside.0), sci(c.outside.1)]);
+        t.row(vec![
+            c.net.clone(),
+            c.kind.clone(),
+            sci(c.inside.0),
+            sci(c.inside.1),
+            sci(c.outside.0),
+            sci(c.outside.1),
+        ]);
     }
     t.save(dir, "errors_summary")?;
-    let mut all = Table::new(&["patient", "network", "signal", "steps", "hole", "inside", "outside", "final loss"]);
+    let mut all = Table::new(&[
+        "patient",
+        "network",
+        "signal",
+        "steps",
+        "hole",
+        "inside",
+        "outside",
+        "final loss",
+    ]);
     for r in o.main.iter().chain(&o.sweep) {
         all.row(vec![
             r.id.to_string(),
@@ -327,6 +381,14 @@ pub fn write(o: &Outcome, s: &Settings, dir: &Path) -> Result<Vec<String>> {
         ]);
     }
     all.save(dir, "fits")?;
-    files.extend(["errors_summary.csv", "errors_summary.md", "fits.csv", "fits.md"].map(String::from));
+    files.extend(
+        [
+            "errors_summary.csv",
+            "errors_summary.md",
+            "fits.csv",
+            "fits.md",
+        ]
+        .map(String::from),
+    );
     Ok(files)
 }
