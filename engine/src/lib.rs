@@ -36,6 +36,7 @@ pub mod error;
 pub mod gemm;
 pub mod ops;
 pub mod parallel;
+pub mod pool;
 pub mod real;
 pub mod rng;
 pub mod shape;

@@ -9,6 +9,9 @@
 //! - Mutation goes through [`Tensor::data_mut`], which copies only if the buffer is shared
 //!   (`Arc::make_mut`), so a saved tensor can never be changed behind the tape's back.
 //! - [`Tensor::reshape`] shares the buffer; a transpose or permute is an explicit copying op.
+//! - When the last owner drops a large buffer it goes back to [`crate::pool`] instead of to
+//!   malloc, and constructors ([`Tensor::zeros`], [`Tensor::full`], [`Tensor::for_overwrite`])
+//!   take from there: steady-state training reuses the same memory every step.
 
 use std::sync::Arc;
 
@@ -21,8 +24,27 @@ use crate::shape::Shape;
 /// A dense tensor of `f32` (default) or `f64`. See the module docs for its invariants.
 #[derive(Clone, PartialEq)]
 pub struct Tensor<T: Real = f32> {
-    data: Arc<Vec<T>>,
+    data: Arc<Buffer<T>>,
     shape: Shape,
+}
+
+/// The storage of a tensor: a `Vec` that goes back to [`crate::pool`] when dropped.
+#[derive(PartialEq)]
+struct Buffer<T: Real>(Vec<T>);
+
+impl<T: Real> Clone for Buffer<T> {
+    /// A copy in a pooled buffer (used by `Arc::make_mut` when a shared buffer is mutated).
+    fn clone(&self) -> Self {
+        let mut v = crate::pool::take_for_overwrite(self.0.len());
+        v.copy_from_slice(&self.0);
+        Buffer(v)
+    }
+}
+
+impl<T: Real> Drop for Buffer<T> {
+    fn drop(&mut self) {
+        crate::pool::give_back(std::mem::take(&mut self.0));
+    }
 }
 
 impl<T: Real> Tensor<T> {
@@ -47,7 +69,7 @@ impl<T: Real> Tensor<T> {
             });
         }
         Ok(Tensor {
-            data: Arc::new(data),
+            data: Arc::new(Buffer(data)),
             shape,
         })
     }
@@ -60,7 +82,17 @@ impl<T: Real> Tensor<T> {
     /// A tensor with every element equal to `value`.
     pub fn full(shape: Shape, value: T) -> Tensor<T> {
         Tensor {
-            data: Arc::new(vec![value; shape.numel()]),
+            data: Arc::new(Buffer(crate::pool::take_filled(shape.numel(), value))),
+            shape,
+        }
+    }
+
+    /// A tensor whose elements are unspecified (a reused buffer's old values; NaN in debug
+    /// builds), for kernels that overwrite every element: it skips the zero fill of
+    /// [`Tensor::zeros`].
+    pub fn for_overwrite(shape: Shape) -> Tensor<T> {
+        Tensor {
+            data: Arc::new(Buffer(crate::pool::take_for_overwrite(shape.numel()))),
             shape,
         }
     }
@@ -82,22 +114,26 @@ impl<T: Real> Tensor<T> {
 
     /// Number of elements.
     pub fn numel(&self) -> usize {
-        self.data.len()
+        self.data.0.len()
     }
 
     /// The elements in row-major order.
     pub fn data(&self) -> &[T] {
-        &self.data
+        &self.data.0
     }
 
     /// Mutable access to the elements; copies the buffer first if another tensor shares it.
     pub fn data_mut(&mut self) -> &mut [T] {
-        Arc::make_mut(&mut self.data).as_mut_slice()
+        Arc::make_mut(&mut self.data).0.as_mut_slice()
     }
 
     /// The buffer, without a copy when this tensor is its only owner.
     pub fn into_vec(self) -> Vec<T> {
-        Arc::try_unwrap(self.data).unwrap_or_else(|shared| (*shared).clone())
+        match Arc::try_unwrap(self.data) {
+            // Taking the Vec leaves an empty one for `Buffer::drop` to ignore.
+            Ok(mut buffer) => std::mem::take(&mut buffer.0),
+            Err(shared) => shared.0.clone(),
+        }
     }
 
     /// The same elements under a new shape with the same element count (no copy).
@@ -126,7 +162,7 @@ impl<T: Real> Tensor<T> {
 
     /// Copies into an ndarray array of the same shape (the data side works with ndarray).
     pub fn to_ndarray(&self) -> ArrayD<T> {
-        ArrayD::from_shape_vec(IxDyn(self.dims()), self.data.to_vec())
+        ArrayD::from_shape_vec(IxDyn(self.dims()), self.data.0.to_vec())
             .expect("invariant: data.len() == shape.numel()")
     }
 
@@ -158,7 +194,7 @@ impl<T: Real> std::fmt::Debug for Tensor<T> {
         const SHOWN: usize = 8;
         write!(f, "Tensor<{}>{} ", T::NAME, self.shape)?;
         let head: Vec<String> = self
-            .data
+            .data()
             .iter()
             .take(SHOWN)
             .map(|v| format!("{v:.4}"))

@@ -363,7 +363,8 @@ pub fn activation<T: Real>(x: &Tensor<T>, act: Activation) -> Result<Tensor<T>> 
     crate::simd::try_isa()?;
     act.validate()?;
     check_nonempty(act.name(), "x", x.shape())?;
-    let mut y = vec![T::ZERO; x.numel()];
+    // Every kernel below writes every y element: skip the zero fill.
+    let mut y = crate::pool::take_for_overwrite(x.numel());
     match act {
         Activation::Relu => relu_forward(x.data(), &mut y),
         Activation::LeakyRelu { slope } => leaky_relu_forward(T::from_f64(slope), x.data(), &mut y),
@@ -389,7 +390,7 @@ pub fn activation_grad<T: Real>(
     act.validate()?;
     let saved_name = if act.grad_uses_input() { "x" } else { "y" };
     check_same_shape(act.name(), (saved_name, saved.shape()), ("dy", dy.shape()))?;
-    let mut dx = vec![T::ZERO; dy.numel()];
+    let mut dx = crate::pool::take_filled(dy.numel(), T::ZERO);
     let (s, g) = (saved.data(), dy.data());
     match act {
         Activation::Relu => relu_backward(s, g, &mut dx),

@@ -10,7 +10,7 @@ fn binary<T: Real>(op: BinaryOp, a: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<
     crate::simd::try_isa()?;
     check_same_shape(op.name(), ("a", a.shape()), ("b", b.shape()))?;
     check_nonempty(op.name(), "a", a.shape())?;
-    let mut out = vec![T::ZERO; a.numel()];
+    let mut out = crate::pool::take_for_overwrite(a.numel());
     binary_forward(op, a.data(), b.data(), &mut out);
     Tensor::from_vec(a.shape(), out)
 }
@@ -97,7 +97,7 @@ pub fn scale<T: Real>(x: &Tensor<T>, alpha: T) -> Result<Tensor<T>> {
     crate::simd::try_isa()?;
     check_nonempty("scale", "x", x.shape())?;
     check_finite("scale", "alpha", alpha)?;
-    let mut out = vec![T::ZERO; x.numel()];
+    let mut out = crate::pool::take_for_overwrite(x.numel());
     scale_forward(alpha, x.data(), &mut out);
     Tensor::from_vec(x.shape(), out)
 }
@@ -165,7 +165,7 @@ fn bias_dims<T: Real>(
 pub fn bias_add_ncl<T: Real>(x: &Tensor<T>, b: &Tensor<T>) -> Result<Tensor<T>> {
     crate::simd::try_isa()?;
     let (n, c, l) = bias_dims("bias_add_ncl", x, b)?;
-    let mut y = vec![T::ZERO; x.numel()];
+    let mut y = crate::pool::take_for_overwrite(x.numel());
     bias_add_ncl_forward(x.data(), b.data(), &mut y, n, c, l);
     Tensor::from_vec(x.shape(), y)
 }

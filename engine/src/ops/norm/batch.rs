@@ -302,7 +302,8 @@ pub fn batch_norm_train<T: Real>(
     let (mut mean, mut var) = (vec![T::ZERO; c], vec![T::ZERO; c]);
     batch_norm_stats(x.data(), n, c, l, &mut mean, &mut var);
     let inv_std = inv_std_of(&var, params.eps);
-    let mut y = vec![T::ZERO; x.numel()];
+    // batch_norm_forward writes every element.
+    let mut y = crate::pool::take_for_overwrite(x.numel());
     batch_norm_forward(
         x.data(),
         n,
@@ -355,7 +356,8 @@ pub fn batch_norm_eval<T: Real>(
     check_vec(op, "running_var", &running.var, x.shape(), c)?;
     check_params(op, params)?;
     let inv_std = inv_std_of(running.var.data(), params.eps);
-    let mut y = vec![T::ZERO; x.numel()];
+    // batch_norm_forward writes every element.
+    let mut y = crate::pool::take_for_overwrite(x.numel());
     let mean = running.mean.data();
     batch_norm_forward(
         x.data(),
@@ -417,7 +419,7 @@ pub fn batch_norm_backward<T: Real>(
     check_vec(op, "gamma", gamma, x.shape(), c)?;
     check_vec(op, "mean", mean, x.shape(), c)?;
     check_vec(op, "inv_std", inv_std, x.shape(), c)?;
-    let mut dx = vec![T::ZERO; x.numel()];
+    let mut dx = crate::pool::take_filled(x.numel(), T::ZERO);
     let (mut dgamma, mut dbeta) = (vec![T::ZERO; c], vec![T::ZERO; c]);
     batch_norm_backward_kernel(
         dy.data(),

@@ -197,7 +197,7 @@ pub fn layer_norm<T: Real>(
             why: "eps must be finite and ≥ 0".into(),
         });
     }
-    let mut y = vec![T::ZERO; x.numel()];
+    let mut y = crate::pool::take_filled(x.numel(), T::ZERO);
     let (mut mean, mut inv_std) = (vec![T::ZERO; rows], vec![T::ZERO; rows]);
     let eps = T::from_f64(eps);
     layer_norm_forward(
@@ -237,7 +237,7 @@ pub fn layer_norm_backward<T: Real>(
     check_len(op, "gamma", gamma, Shape::d1(f), x.shape())?;
     check_len(op, "mean", mean, stat_shape, x.shape())?;
     check_len(op, "inv_std", inv_std, stat_shape, x.shape())?;
-    let mut dx = vec![T::ZERO; x.numel()];
+    let mut dx = crate::pool::take_filled(x.numel(), T::ZERO);
     let (mut dgamma, mut dbeta) = (vec![T::ZERO; f], vec![T::ZERO; f]);
     layer_norm_backward_kernel(
         dy.data(),

@@ -201,7 +201,8 @@ pub fn max_pool1d<T: Real>(x: &Tensor<T>, params: &Pool1dParams) -> Result<MaxPo
     crate::simd::try_isa()?;
     let (n, c, l) = ncl("max_pool1d", "input", x)?;
     let axis = params.axis("max_pool1d", l)?;
-    let mut y = vec![T::ZERO; n * c * axis.out_len];
+    // The kernel writes every y (and argmax) element.
+    let mut y = crate::pool::take_for_overwrite(n * c * axis.out_len);
     let mut argmax = vec![0usize; y.len()];
     max_pool1d_forward(x.data(), n * c, &axis, &mut y, &mut argmax);
     Ok(MaxPoolOutput {
@@ -254,7 +255,7 @@ pub fn max_pool1d_backward<T: Real>(
             why: format!("positions must be below the input length {l_in}"),
         });
     }
-    let mut dx = vec![T::ZERO; x_shape.numel()];
+    let mut dx = crate::pool::take_filled(x_shape.numel(), T::ZERO);
     max_pool1d_backward_input(dy.data(), argmax, l_out, l_in, &mut dx);
     Tensor::from_vec(x_shape, dx)
 }
@@ -299,7 +300,7 @@ pub fn avg_pool1d_backward<T: Real>(
     let (n, c, l) = x_shape.dims3(op, "input")?;
     let axis = params.axis(op, l)?;
     check_dy(op, dy, x_shape, Shape::d3(n, c, axis.out_len))?;
-    let mut dx = vec![T::ZERO; x_shape.numel()];
+    let mut dx = crate::pool::take_filled(x_shape.numel(), T::ZERO);
     avg_pool1d_backward_input(dy.data(), n * c, &axis, params.count_include_pad, &mut dx);
     Tensor::from_vec(x_shape, dx)
 }
@@ -348,7 +349,7 @@ pub fn global_avg_pool1d_backward<T: Real>(dy: &Tensor<T>, x_shape: Shape) -> Re
             detail: format!("input shape {x_shape} has no elements"),
         });
     }
-    let mut dx = vec![T::ZERO; x_shape.numel()];
+    let mut dx = crate::pool::take_filled(x_shape.numel(), T::ZERO);
     global_avg_pool1d_backward_input(dy.data(), l, &mut dx);
     Tensor::from_vec(x_shape, dx)
 }
