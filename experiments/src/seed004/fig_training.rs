@@ -4,7 +4,8 @@
 //!
 //! Configurations: the paper's table (512 samples = 4 s resampled to 128 Hz, code 30) and the
 //! public code's variant (2000 samples = 4 s at 500 Hz, code 200). Every window is standardised
-//! (mean 0, std 1: raw V6 has std ≈ 0.1 mV, too small to train on). Errors are MSE in (window std)²; the
+//! (mean 0, std 1: raw V6 has std ≈ 0.1 mV, too small to train on). Errors are MSE in
+//! (window std)²; the
 //! "relative" column divides by the test windows' variance (the MSE of predicting each window's
 //! mean), so 0 is perfect and 1 is no better than a flat line.
 
@@ -55,7 +56,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// `--quick`: 24 patients, few epochs, capped training sets.
+    /// `--quick`: all 200 patients (fewer cannot generalise), few epochs, capped keras2000 set.
     pub fn quick() -> Settings {
         Settings {
             patients: 200,
