@@ -36,7 +36,7 @@ pub fn run(run: &mut Run) -> Result<()> {
         log_line(
             &pb,
             format!(
-                "{cfg} epoch {}: train {:.4e} test {:.4e} mV²",
+                "{cfg} epoch {}: train {:.4e} test {:.4e} (window std)²",
                 epoch + 1,
                 log.train_loss.last().copied().unwrap_or(f64::NAN),
                 log.test_loss.last().copied().unwrap_or(f64::NAN)
@@ -47,7 +47,7 @@ pub fn run(run: &mut Run) -> Result<()> {
     for x in &o.runs {
         run.summary(format!(
             "{}: {} params, {} train / {} test windows, {} epochs: train MSE {:.4e}, test MSE \
-             {:.4e} mV² (test MSE / variance {:.3}), {:.1} s",
+             {:.4e} (window std)² (test MSE / variance {:.3}), {:.1} s",
             x.config,
             x.params,
             x.windows.0,
