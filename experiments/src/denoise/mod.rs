@@ -7,11 +7,13 @@
 //!   training and test noise from disjoint halves of each noise record;
 //! - [`baselines`]: median baseline removal + Butterworth band-pass, and wavelet soft
 //!   thresholding on our own DWT ([`wavelet`]);
-//! - [`metrics`]: SNR_in/out, SNR improvement, RMSE, PRD (PAPERS.md §B);
-//! - [`run`]: training `Acdae` on freshly corrupted segments and evaluating it with the baselines.
+//! - metrics: SNR_in/out, SNR improvement, RMSE, PRD are the shared
+//!   [`crate::metrics::denoise_scores`] (PAPERS.md §B);
+//! - [`run`]: training `Acdae` on freshly corrupted segments and evaluating it with the baselines;
+//! - [`classify`]: beat accuracy of a trained `BeatCnn` on noisy vs denoised beats.
 
 pub mod baselines;
-pub mod metrics;
+pub mod classify;
 pub mod noise;
 pub mod run;
 pub mod segments;

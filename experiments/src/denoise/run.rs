@@ -10,7 +10,7 @@
 //! **Evaluation.** For each noise type and each SNR level of [`NoiseType::snr_levels`], every
 //! test segment (from test patients) is corrupted with noise from the *test* half, denoised by
 //! the network (output mapped back to mV) and by each baseline, and scored with
-//! [`super::metrics::segment_metrics`] over both leads. Seeds are derived from (type, level,
+//! [`crate::metrics::denoise_scores`] over both leads. Seeds are derived from (type, level,
 //! segment), so every method sees the very same noisy input.
 
 use anyhow::{Result, bail};
@@ -22,9 +22,9 @@ use ecgrad_models::autograd::{Optimizer, Parameters, Tape};
 use ecgrad_models::nets::Acdae;
 
 use super::baselines::Baseline;
-use super::metrics::{SegmentMetrics, segment_metrics};
 use super::noise::{NoiseRecord, NoiseType, Part, corrupt};
 use super::segments::{Segments, apply_norm, denormalise, normalise};
+use crate::metrics::{DenoiseScores, denoise_scores};
 
 /// Training hyper-parameters (all written to `metrics.json`).
 #[derive(Clone, Debug, serde::Serialize)]
@@ -184,7 +184,7 @@ pub struct Condition {
     /// Nominal input SNR (dB).
     pub snr_db: f64,
     /// `metrics[m][s]`: method m, segment s.
-    pub metrics: Vec<Vec<SegmentMetrics>>,
+    pub metrics: Vec<Vec<DenoiseScores>>,
 }
 
 /// Deterministic seed of one (type, level, segment) corruption.
@@ -241,11 +241,11 @@ pub fn evaluate(
             let mut metrics = vec![Vec::new(); METHODS.len()];
             for (i, clean) in test.x.iter().enumerate() {
                 let y = &noisy[i];
-                metrics[0].push(segment_metrics(clean, y, y));
-                metrics[1].push(segment_metrics(clean, y, &net_out[i]));
+                metrics[0].push(denoise_scores(clean, y, y)?);
+                metrics[1].push(denoise_scores(clean, y, &net_out[i])?);
                 for (m, b) in Baseline::ALL.iter().enumerate() {
                     let d = denoise_classical(*b, y, test.fs)?;
-                    metrics[2 + m].push(segment_metrics(clean, y, &d));
+                    metrics[2 + m].push(denoise_scores(clean, y, &d)?);
                 }
             }
             out.push(Condition {
@@ -256,4 +256,27 @@ pub fn evaluate(
         }
     }
     Ok(out)
+}
+
+/// Mean and (population) standard deviation; `(NaN, NaN)` for an empty slice.
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n;
+    (m, var.sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_std_by_hand() {
+        assert_eq!(mean_std(&[1.0, 3.0]), (2.0, 1.0));
+        assert_eq!(mean_std(&[5.0]), (5.0, 0.0));
+        assert!(mean_std(&[]).0.is_nan());
+    }
 }

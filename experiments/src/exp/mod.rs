@@ -39,6 +39,7 @@ pub mod fig_04_cycle_interpolation;
 pub mod fig_04_interpolation;
 pub mod fig_04_unpunished;
 pub mod report;
+pub mod table_00_denoising;
 pub mod table_01_edge;
 pub mod table_01_unsupervised;
 pub mod table_02_transfer;
@@ -75,6 +76,11 @@ pub const ALL: &[Experiment] = &[
         name: "demo_engine",
         about: "the engine on an ECG: naive vs production 1D convolution, same numbers, speed-up",
         run: demo_engine::run,
+    },
+    Experiment {
+        name: "table_00_denoising",
+        about: "seed 000: ACDAE vs band-pass/median and wavelet denoisers, white and NSTDB noise across input SNRs; beat accuracy on noisy vs denoised beats",
+        run: table_00_denoising::run,
     },
     Experiment {
         name: "fig_00_cnn_basics",
