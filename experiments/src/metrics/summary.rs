@@ -100,7 +100,7 @@ pub fn weighted_auc(
 }
 
 /// Scores with intervals for `probs` (`[n, k]` row-major) against `truth`; `unit` says whether
-/// items or groups (patients) are resampled (see [`super::bootstrap`]).
+/// items or groups (patients) are resampled (see [`super::bootstrap()`]).
 ///
 /// # Errors
 /// Shape mismatches, a class id ≥ k, NaN probabilities, or the bootstrap's errors.
