@@ -39,6 +39,19 @@ fn quick_beats_are_inter_patient_capped_and_beat_sized() {
     // Different patients: no training beat equals a test beat.
     let a = s.train.window(0);
     assert!((0..s.test.len()).all(|i| s.test.window(i) != a));
+    // Validation: whole records held out of the quick DS1 list (never DS2), capped like test,
+    // and no validation beat is a training beat.
+    let ds1 = ["101", "106", "108", "109", "118", "207"];
+    assert!(!s.val_records.is_empty() && s.val_records.len() < ds1.len());
+    assert!(
+        s.val_records.iter().all(|r| ds1.contains(&r.as_str())),
+        "{:?}",
+        s.val_records
+    );
+    assert!(!s.val.is_empty() && s.val.labels.iter().all(|&y| y < 4));
+    let v = s.val.window(0);
+    assert!((0..s.train.len()).all(|i| s.train.window(i) != v));
+    assert_eq!(s.inputs.len(), 36, "hea, dat, atr of 12 records");
 }
 
 #[test]

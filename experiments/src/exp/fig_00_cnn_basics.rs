@@ -309,10 +309,14 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
         quick,
         seed,
     )?;
+    for f in &split.inputs {
+        run.record_input(f)?;
+    }
     println!(
-        "beats: {} ({} train, {} test)",
+        "beats: {} ({} train, {} validation, {} test)",
         split.source,
         split.train.len(),
+        split.val.len(),
         split.test.len()
     );
     let classes = split.train.class_names.len();
@@ -332,7 +336,7 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
         &mut model,
         &mut opt,
         &split.train,
-        &split.test,
+        &split.val,
         &mut cfg,
         &options,
         seed,
@@ -427,7 +431,9 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
             "autograd_span": [first, last], "autograd_field": last - first + 1 },
         "param_counts": params,
         "dense_over_conv_ratio": ratio,
-        "beat_cnn": { "data": split.source, "train": split.train.len(), "test": split.test.len(),
+        "beat_cnn": { "data": split.source, "train": split.train.len(), "val": split.val.len(),
+            "val_records": split.val_records, "test": split.test.len(),
+            "model_selection": "best epoch by validation macro-F1 on training-side records held out by patient (never the test set); test scored once after training",
             "test_macro_f1": eval.metric, "history": history },
     }))?;
     Ok(())

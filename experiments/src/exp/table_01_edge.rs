@@ -171,11 +171,15 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
         quick,
         seed,
     )?;
+    for f in &split.inputs {
+        run.record_input(f)?;
+    }
     let k = split.train.class_names.len();
     run.summary(format!(
-        "beats: {} ({} train, {} test)",
+        "beats: {} ({} train, {} validation, {} test)",
         split.source,
         split.train.len(),
+        split.val.len(),
         split.test.len()
     ));
     let options = ClassifierOptions {
@@ -217,7 +221,7 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
             &mut std_m,
             opt,
             &split.train,
-            &split.test,
+            &split.val,
             cfg,
             &options,
             seed,
@@ -230,7 +234,7 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
             &mut sep_m,
             opt,
             &split.train,
-            &split.test,
+            &split.val,
             cfg,
             &options,
             seed,
@@ -296,8 +300,10 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
         ));
     }
     t.note(format!(
-        "{} test beats; latency = median of {} single-beat forward passes after {} warm-up calls, 1 thread, on a shared machine (compare within this run only). FLOPs count 2 per multiply–add of conv/linear layers; int8 does the same multiply–adds in integers (depthwise convs of the separable net stay f32).",
+        "{} test beats, scored once; best epoch chosen on {} validation beats of held-out training records {:?} (patient-disjoint). Latency = median of {} single-beat forward passes after {} warm-up calls, 1 thread, on a shared machine (compare within this run only). FLOPs count 2 per multiply–add of conv/linear layers; int8 does the same multiply–adds in integers (depthwise convs of the separable net stay f32).",
         split.test.len(),
+        split.val.len(),
+        split.val_records,
         hp.latency_reps,
         hp.latency_warmup
     ));
@@ -325,6 +331,11 @@ pub fn run(run: &mut Run) -> anyhow::Result<()> {
     run.write_metrics(&serde_json::json!({
         "hyper_parameters": hp,
         "data": split.source,
+        "train": split.train.len(),
+        "val": split.val.len(),
+        "val_records": split.val_records,
+        "test": split.test.len(),
+        "model_selection": "best epoch by validation macro-F1 on training-side records held out by patient (never the test set); test scored once after training",
         "rows": rows,
     }))?;
     Ok(())

@@ -6,6 +6,13 @@
 //! Class counts are capped per class (seeded choice) so that quick runs stay small and the
 //! N-dominated MIT-BIH does not drown the rare classes in training. Test sets keep the true
 //! class mix up to the cap.
+//!
+//! **Validation is patient-disjoint and carved from the training side only.** A few training
+//! records (synthetic patients) are held out as the validation set — chosen by seed 003's
+//! seeded record search ([`crate::seed003::protocol::choose_val_records`]: about a quarter of
+//! the training records, accepted when every class has a few beats and the share is 10–35 %)
+//! and split off with [`crate::data::windows::group_split`]. Models pick their best epoch on
+//! `val`; the test records (DS2) are scored once at the end and never steer training.
 
 use anyhow::Context;
 
@@ -19,14 +26,22 @@ use ecgrad_engine::Rng;
 /// Train and test beats with where they came from.
 #[derive(Clone, Debug)]
 pub struct BeatSplit {
-    /// Training beats `[n, 1, 187]` (NCL in `samples`).
+    /// Training beats `[n, 1, 187]` (NCL in `samples`), without the validation records.
     pub train: WindowDataset,
+    /// Validation beats: whole training-side records held out (patient-disjoint from `train`
+    /// and `test`), capped like the test set; used for best-epoch selection.
+    pub val: WindowDataset,
+    /// The held-out validation record names (MIT-BIH record or synthetic patient number).
+    pub val_records: Vec<String>,
     /// Test beats (other patients).
     pub test: WindowDataset,
     /// One line of provenance (database, split, caps).
     pub source: String,
     /// True when the synthetic generator was used.
     pub synthetic: bool,
+    /// The data files read (WFDB header, signal and annotation files), for
+    /// [`crate::exp::Run::record_input`]; empty for synthetic data.
+    pub inputs: Vec<std::path::PathBuf>,
 }
 
 /// How many beats to keep.
@@ -34,7 +49,7 @@ pub struct BeatSplit {
 pub struct BeatCaps {
     /// At most this many training beats per class.
     pub train_per_class: usize,
-    /// At most this many test beats per class.
+    /// At most this many test (and validation) beats per class.
     pub test_per_class: usize,
 }
 
@@ -72,7 +87,8 @@ pub fn load_beat_split(
     quick: bool,
     seed: u64,
 ) -> anyhow::Result<BeatSplit> {
-    let (train, test, what, synthetic) = match source {
+    let mut inputs = Vec::new();
+    let (train, test, what, synthetic, train_names) = match source {
         DataSource::Real(dir) => {
             let (ds1, ds2): (Vec<&str>, Vec<&str>) = if quick {
                 (
@@ -90,6 +106,12 @@ pub fn load_beat_split(
             let all = mitbih::load_beats(&dir, &cfg)
                 .with_context(|| format!("loading MIT-BIH beats from {}", dir.display()))?;
             let (tr, te) = all.split_by_records("de Chazal DS1/DS2", &ds1, &ds2);
+            inputs = cfg
+                .records
+                .iter()
+                .flat_map(|r| ["hea", "dat", "atr"].map(|e| dir.join(format!("{r}.{e}"))))
+                .filter(|p| p.exists())
+                .collect();
             let what = format!(
                 "MIT-BIH, {}; train {} records of DS1, test {} records of DS2",
                 all.source,
@@ -101,6 +123,7 @@ pub fn load_beat_split(
                 WindowDataset::from(&te),
                 what,
                 false,
+                tr.record.clone(),
             )
         }
         DataSource::Synthetic(_) => {
@@ -125,13 +148,18 @@ pub fn load_beat_split(
             let (tr, te): (Vec<usize>, Vec<usize>) =
                 (0..ds.len()).partition(|&i| ds.groups[i] % 4 != 0);
             let what = format!("{} (z-scored; patients ≡ 0 mod 4 are test)", ds.source);
-            (select(&ds, &tr), select(&ds, &te), what, true)
+            let train = select(&ds, &tr);
+            let names = train
+                .groups
+                .iter()
+                .map(|g| format!("patient {g}"))
+                .collect();
+            (train, select(&ds, &te), what, true, names)
         }
     };
     // Q is dropped (as most papers do): the class list is N, S, V, F, so models have 4 outputs
     // and macro averages run over the 4 classes.
-    let mut train = cap_per_class(&train, caps.train_per_class, seed);
-    let mut test = cap_per_class(&test, caps.test_per_class, seed ^ 1);
+    let (mut train, mut test) = (train, test);
     for d in [&mut train, &mut test] {
         anyhow::ensure!(
             d.labels.iter().all(|&y| y < 4),
@@ -139,6 +167,11 @@ pub fn load_beat_split(
         );
         d.class_names.truncate(4);
     }
+    // Patient-disjoint validation from the training side (see the module docs).
+    let (train, val, val_records, accepted) = carve_validation(&train, train_names, seed)?;
+    let train = cap_per_class(&train, caps.train_per_class, seed);
+    let val = cap_per_class(&val, caps.test_per_class, seed ^ 2);
+    let test = cap_per_class(&test, caps.test_per_class, seed ^ 1);
     let cap = |c: usize| {
         if c == usize::MAX {
             "all".to_string()
@@ -147,16 +180,72 @@ pub fn load_beat_split(
         }
     };
     let source = format!(
-        "{what}; {} train / {} test beats per class",
+        "{what}; validation = training-side records {val_records:?} held out (patient-disjoint{}); {} train / {} validation and test beats per class",
+        if accepted {
+            ""
+        } else {
+            ", class-coverage rule not met: best draw kept"
+        },
         cap(caps.train_per_class),
         cap(caps.test_per_class)
     );
     Ok(BeatSplit {
         train,
+        val,
+        val_records,
         test,
         source,
         synthetic,
+        inputs,
     })
+}
+
+/// Splits `train` (whose row `i` comes from record `names[i]`) by record into (train, validation, validation record names, whether seed
+/// 003's acceptance rule was met): the records are chosen with
+/// [`crate::seed003::protocol::choose_val_records`] (a quarter of them, at least one) and the
+/// rows split with [`crate::data::windows::group_split`].
+///
+/// # Errors
+/// Fewer than two training records, or an empty part after the split.
+fn carve_validation(
+    train: &WindowDataset,
+    names: Vec<String>,
+    seed: u64,
+) -> anyhow::Result<(WindowDataset, WindowDataset, Vec<String>, bool)> {
+    use crate::seed003::protocol::{Part, choose_val_records};
+    anyhow::ensure!(
+        names.len() == train.len(),
+        "{} record names for {} beats",
+        names.len(),
+        train.len()
+    );
+    let part = Part {
+        data: train.clone(),
+        record: names.clone(),
+        sample: vec![0; train.len()],
+    };
+    let records = part.records();
+    anyhow::ensure!(
+        records.len() >= 2,
+        "need at least two training records to hold one out for validation, have {}",
+        records.len()
+    );
+    let k = (records.len() / 4).max(1);
+    let (chosen, accepted) = choose_val_records(&part, k, seed ^ 0x0012_5A1D);
+    let keep: Vec<&str> = records
+        .iter()
+        .filter(|r| !chosen.contains(r))
+        .map(String::as_str)
+        .collect();
+    let held: Vec<&str> = chosen.iter().map(String::as_str).collect();
+    let (tr, va) = crate::data::windows::group_split(&names, &keep, &held);
+    anyhow::ensure!(
+        !tr.is_empty() && !va.is_empty(),
+        "validation split left an empty part ({} train, {} validation beats)",
+        tr.len(),
+        va.len()
+    );
+    Ok((select(train, &tr), select(train, &va), chosen, accepted))
 }
 
 /// A seeded random permutation of 0..n (for subsampling figures).
