@@ -39,7 +39,7 @@
 
 mod blocks;
 
-pub use blocks::{BatchNorm, Dropout, LeakyRelu, MaxPool, PoolMode, SameConv1d, Unflatten};
+pub use blocks::{MaxPool, PoolMode, SameConv1d, Unflatten};
 
 use ecgrad_autograd::engine::{Rng, Shape, Tensor};
 use ecgrad_autograd::{Buffer, Param, Parameters, Tape, Var};
@@ -47,8 +47,8 @@ use ecgrad_autograd::{Buffer, Param, Parameters, Tape, Var};
 use crate::error::{Result, invalid};
 use crate::init;
 use crate::layers::{
-    ConvPadding, ConvTranspose1d, CoordConv1d, Flatten, Linear, Relu, Sequential, TransposePadding,
-    Upsample1d,
+    BatchNorm1d, ConvPadding, ConvTranspose1d, CoordConv1d, Dropout, Flatten, LeakyRelu, Linear,
+    Relu, Sequential, TransposePadding, Upsample1d,
 };
 use crate::module::{Module, SummaryRow, join_path, prefix_names};
 
@@ -443,7 +443,7 @@ fn build_keras(cfg: &AeConfig, lens: &[usize], rng: &mut Rng) -> Result<(Sequent
         )?;
         e.push_named(&format!("relu{i}"), Box::new(Relu))?;
         if b.batch_norm {
-            e.push_named(&format!("bn{i}"), Box::new(BatchNorm::new(b.channels)))?;
+            e.push_named(&format!("bn{i}"), Box::new(BatchNorm1d::new(b.channels)?))?;
         }
         e.push_named(
             &format!("pool{i}"),
@@ -453,8 +453,11 @@ fn build_keras(cfg: &AeConfig, lens: &[usize], rng: &mut Rng) -> Result<(Sequent
             }),
         )?;
         if b.dropout > 0.0 {
-            let r = Rng::stream(rng.next_u64(), "dropout");
-            e.push_named(&format!("drop{i}"), Box::new(Dropout::new(b.dropout, r)))?;
+            let seed = rng.next_u64();
+            e.push_named(
+                &format!("drop{i}"),
+                Box::new(Dropout::new(b.dropout, seed)?),
+            )?;
         }
         c_in = b.channels;
     }
@@ -480,8 +483,11 @@ fn build_keras(cfg: &AeConfig, lens: &[usize], rng: &mut Rng) -> Result<(Sequent
             Box::new(Upsample1d::nearest(b.upsample)?),
         )?;
         if b.dropout > 0.0 {
-            let r = Rng::stream(rng.next_u64(), "dropout");
-            d.push_named(&format!("drop{i}"), Box::new(Dropout::new(b.dropout, r)))?;
+            let seed = rng.next_u64();
+            d.push_named(
+                &format!("drop{i}"),
+                Box::new(Dropout::new(b.dropout, seed)?),
+            )?;
         }
         d.push_named(
             &format!("conv{i}"),
@@ -491,7 +497,7 @@ fn build_keras(cfg: &AeConfig, lens: &[usize], rng: &mut Rng) -> Result<(Sequent
             d.push_named(&format!("relu{i}"), Box::new(Relu))?;
         }
         if b.batch_norm {
-            d.push_named(&format!("bn{i}"), Box::new(BatchNorm::new(b.channels)))?;
+            d.push_named(&format!("bn{i}"), Box::new(BatchNorm1d::new(b.channels)?))?;
         }
         c_in = b.channels;
     }
@@ -521,7 +527,7 @@ fn build_tf(cfg: &AeConfig, lens: &[usize], rng: &mut Rng) -> Result<(Sequential
                 mode: PoolMode::Same,
             }),
         )?;
-        e.push_named(&format!("act{i}"), Box::new(LeakyRelu(0.2)))?;
+        e.push_named(&format!("act{i}"), Box::new(LeakyRelu::new(0.2)?))?;
         c_in = b.channels;
     }
     let mut d = Sequential::new();
@@ -533,7 +539,7 @@ fn build_tf(cfg: &AeConfig, lens: &[usize], rng: &mut Rng) -> Result<(Sequential
         let layer =
             ConvTranspose1d::from_tensors(w, None, b.upsample, TransposePadding::Same { out_len })?;
         d.push_named(&format!("deconv{i}"), Box::new(layer))?;
-        d.push_named(&format!("act{i}"), Box::new(LeakyRelu(0.2)))?;
+        d.push_named(&format!("act{i}"), Box::new(LeakyRelu::new(0.2)?))?;
         c_in = b.channels;
     }
     if c_in != 1 {
