@@ -2,8 +2,9 @@
 //! shows no growth of live heap bytes over 1 000 training steps of the two-conv network, and
 //! each tape is consumed by `backward`.
 //!
-//! The allocator is the engine's `simd::counting_alloc` (the engine is where `unsafe` lives);
-//! installing it is a safe declaration.
+//! The allocator is the engine's `simd::counting_alloc` (its `GlobalAlloc` impl lives in the
+//! engine's SIMD module, the one place raw memory code is allowed); installing it here is an
+//! ordinary declaration, and this file forbids anything else.
 
 #![forbid(unsafe_code)]
 
