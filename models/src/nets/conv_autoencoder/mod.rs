@@ -11,10 +11,10 @@
 //! | [`AeConfig::masked`]`(3)` "good" | 5000 | 10/100 p2, 10/80 **p3**, 5/50 p2 (SAME) | 417×5 | `gaussian_experiment/main.py` |
 //! | [`AeConfig::masked`]`(7)` "bad" | 5000 | 10/100 p2, 10/80 **p7**, 5/50 p2 (SAME) | 179×5 | same |
 //!
-//! **Keras style** (the first three): each encoder block is Conv1d("same") → ReLU → [BatchNorm]
-//! → MaxPool(p) → [Dropout]; then Flatten → Dense(code), linear. The decoder mirrors it:
-//! Dense(flat) → Unflatten → per block Upsample(p, nearest) → [Dropout] → Conv1d("same") → ReLU
-//! → [BatchNorm], with the encoder's kernels reversed and channels `[c₃, c₂, c₁, 1]`; the last
+//! **Keras style** (the first three; square brackets mark optional parts): each encoder block is Conv1d("same") → ReLU → \[BatchNorm\]
+//! → MaxPool(p) → \[Dropout\]; then Flatten → Dense(code), linear. The decoder mirrors it:
+//! Dense(flat) → Unflatten → per block Upsample(p, nearest) → \[Dropout\] → Conv1d("same") → ReLU
+//! → \[BatchNorm\], with the encoder's kernels reversed and channels `[c₃, c₂, c₁, 1]`; the last
 //! conv is linear. Weights Glorot-uniform, biases zero (Keras' defaults).
 //!
 //! **TF style** (the masked nets): encoder blocks Conv1d("same", bias) → MaxPool(p, "SAME") →
