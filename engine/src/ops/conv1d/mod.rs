@@ -36,8 +36,10 @@
 //!   the input through [`crate::gemm`], no im2col (`im2col.rs`);
 //! - **forward:** the packed path (`packed.rs`): im2col fused into the packing of the GEMM
 //!   micro-kernel's panels, straight into NCL output, bias folded in as the tiles' start value;
-//! - **weight gradient:** the same machine with the reduction over time (`backward.rs`); plain
-//!   dot products when `C_in·K < 16` (the 1-lead first layer), where a tile would be mostly zeros;
+//! - **weight gradient:** the same machine with the reduction over time (`weight.rs`); for
+//!   stride 1 its B panels are contiguous runs of the once-transposed signal (taps ordered
+//!   `j·C_in + c`), plain dot products when `C_in·K < 16` (the 1-lead first layer), where a tile
+//!   would be mostly zeros, and taps gathered one by one for other strides and dilations;
 //! - **input gradient:** when `C_out > C_in` and N > 1, or stride > 1: `Wᵀ·dY_n` tile by tile with
 //!   col2im fused into the tile epilogue (`backward.rs`); otherwise a convolution of `dy` with
 //!   the flipped weight (`w'[c,o,j] = w[o,c,K−1−j]`, padding `d·(K−1) − p`, possibly negative)
@@ -62,6 +64,7 @@ mod packed;
 pub(crate) mod scratch;
 #[cfg(test)]
 mod tests;
+mod weight;
 
 pub use api::{
     Conv1dGrads, Conv1dNeeds, conv1d, conv1d_backward, conv1d_backward_with, conv1d_with,
@@ -364,7 +367,7 @@ impl Conv1dImpl {
         match self.resolve(g) {
             Conv1dImpl::Naive => naive::backward_weight(g, x, dy, dw),
             Conv1dImpl::Im2col => im2col::backward_weight(g, x, dy, dw),
-            _ => backward::backward_weight(g, x, dy, dw),
+            _ => weight::backward_weight(g, x, dy, dw),
         }
     }
 
