@@ -233,8 +233,8 @@ pub const AWKWARD_CONV_CASES: &[ConvCase] = &[
     ),
     ConvCase::new("K 1 stride 2 padding 1", [2, 3, 4, 9, 1], [2, 1, 1]),
     ConvCase::new(
-        "above the grain, C_in·K > KC, L > 256",
-        [3, 20, 13, 300, 15],
+        "above the grain, C_in·K = 660 > KC = 600 (two reduction blocks), L > 256",
+        [3, 44, 13, 300, 15],
         [1, 7, 1],
     ),
     ConvCase::new("above the grain, batch 1", [1, 32, 40, 400, 9], [1, 4, 1]),

@@ -9,8 +9,8 @@
 //!   micro-kernel's panel `b[p·NR + jj] = x[c, input_pos(t0 + jj, j)]` is filled straight from
 //!   the signal. For stride 1 each row is a contiguous 16-element copy of `x[c]` (zeros where it
 //!   falls into the padding), so building a panel costs about as much as reading it once;
-//! - the reduction `p` is cut into blocks of at most [`KC`] so one B panel (≤ 20 KiB in f32)
-//!   stays in L1 while the MR-row panels of A stream past it, and C tiles are written straight
+//! - the reduction `p` is cut into blocks of at most [`KC`] so one B panel (≤ 38 KiB in f32)
+//!   stays near L1 while the MR-row panels of A stream past it, and C tiles are written straight
 //!   into NCL output with the row stride `L_out`. Tiles at the edges (fewer than MR rows or NR
 //!   columns) go through a small MR×NR scratch tile.
 //!
@@ -26,18 +26,22 @@
 //! whatever the split, so the result does not depend on the thread count; the batch sum of `dW`
 //! uses fixed sample blocks added in block order (DESIGN.md §2.11).
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::im2col::{Geom, input_pos, valid_outputs};
 use super::scratch::with_scratch;
-use crate::parallel;
 use crate::real::Real;
 use crate::simd::{MR, NR};
+use crate::{parallel, pool};
 
-/// Largest reduction block of the forward GEMM (rows of a B panel): 320·16 f32 = 20 KiB, so the
-/// panel stays in a 32 KiB L1 while A streams past it. The reduction is cut into equal blocks of
-/// at most this size (320 → 1 block, 576 → 2 × 288, 3000 → 10 × 300).
-pub(crate) const KC: usize = 320;
+/// Largest reduction block of the forward GEMM (rows of a B panel): 600·16 f32 = 37.5 KiB. A
+/// panel that fits the 32 KiB L1 exactly (320 rows) measured 3–4 % slower on S5 and S7: each
+/// extra block re-reads and re-writes every C tile, which costs more than B spilling to L2
+/// (1024 was no better than 600). The reduction is cut into equal blocks of at most this size
+/// (576 → 1 block, 3000 → 5 × 600).
+pub(crate) const KC: usize = 600;
 
 /// Number of MR-row panels needed for `rows` rows.
 pub(crate) fn panels(rows: usize) -> usize {
@@ -129,7 +133,10 @@ pub(crate) enum Mode<'a, T> {
     Accumulate,
 }
 
-/// One sample, output rows `panel_lo·MR ..` (as many as `y_rows` holds): `y_rows (+)= A·cols_n`.
+/// One sample, output rows `panel_lo·MR ..` (as many as `y_rows` holds), output positions
+/// `times`: `y_rows (+)= A·cols_n[:, times]`. `y_rows` holds those rows with row stride `ldc`,
+/// column 0 being position `times.start` (the whole row, `ldc = L_out`, in the common case).
+#[allow(clippy::too_many_arguments)]
 fn conv_rows<T: Real>(
     g: &Geom,
     taps: &[Tap],
@@ -137,24 +144,26 @@ fn conv_rows<T: Real>(
     a: &[T],
     panel_lo: usize,
     y_rows: &mut [T],
+    (ldc, times): (usize, Range<usize>),
     mode: Mode<'_, T>,
 ) {
-    let (kdim, l_out) = (g.kdim(), g.l_out);
-    let rows = y_rows.len() / l_out;
+    let kdim = g.kdim();
+    let rows = y_rows.len() / ldc;
     let mut accumulate = matches!(mode, Mode::Accumulate);
     if let Mode::Overwrite(Some(b)) = mode {
         // The bias is the tile's starting value; the GEMM then accumulates onto it (β = 1),
         // so there is no separate bias pass over the output.
-        for (i, row) in y_rows.chunks_exact_mut(l_out).enumerate() {
-            row.fill(b[panel_lo * MR + i]);
+        for (i, row) in y_rows.chunks_exact_mut(ldc).enumerate() {
+            row[..times.len()].fill(b[panel_lo * MR + i]);
         }
         accumulate = true;
     }
     let kc_step = kdim.div_ceil(kdim.div_ceil(KC));
     with_scratch::<T, _>(KC * NR, |bbuf| {
         with_scratch::<T, _>(MR * NR, |tile| {
-            for t0 in (0..l_out).step_by(NR) {
-                let nr = NR.min(l_out - t0);
+            for t0 in times.clone().step_by(NR) {
+                let nr = NR.min(times.end - t0);
+                let col = t0 - times.start;
                 for p0 in (0..kdim).step_by(kc_step) {
                     let kc = kc_step.min(kdim - p0);
                     // β = 0 on the first block overwrites the output without reading it.
@@ -166,12 +175,12 @@ fn conv_rows<T: Real>(
                         let a_blk = &a[(panel * kdim + p0) * MR..][..kc * MR];
                         let mr = MR.min(rows - r0);
                         if mr == MR && nr == NR {
-                            let c = &mut y_rows[r0 * l_out + t0..];
-                            T::gemm_kernel(kc, T::ONE, a_blk, bbuf, beta, c, l_out);
+                            let c = &mut y_rows[r0 * ldc + col..];
+                            T::gemm_kernel(kc, T::ONE, a_blk, bbuf, beta, c, ldc);
                         } else {
                             T::gemm_kernel(kc, T::ONE, a_blk, bbuf, T::ZERO, tile, NR);
                             for i in 0..mr {
-                                let dst = &mut y_rows[(r0 + i) * l_out + t0..][..nr];
+                                let dst = &mut y_rows[(r0 + i) * ldc + col..][..nr];
                                 let src = &tile[i * NR..][..nr];
                                 if first {
                                     dst.copy_from_slice(src);
@@ -193,16 +202,69 @@ pub(super) fn row_blocks(n: usize, rows: usize, threads: usize) -> usize {
     (2 * threads).div_ceil(n).clamp(1, panels(rows))
 }
 
+/// Output positions per job below which a single sample is split by rows rather than by time.
+const MIN_TIME_JOB: usize = 4 * NR;
+
 /// The forward core: `y_n (+)= A·cols(x_n)` for every sample, `A` packed by [`pack_a`] with
 /// `g.c_out` rows and `g.kdim()` columns. `x` is `[N, C_in, L_in]`, `y` is `[N, C_out, L_out]`.
+///
+/// With fewer samples than threads a sample is split too: by time when the signal is long (each
+/// job packs only its own stretch of `cols`, then its rows are copied into place), otherwise by
+/// blocks of rows (each job packs every B panel again, which is what the time split avoids).
+/// Either way every output element is reduced in the same order, so the bits do not change.
 pub(crate) fn forward_core<T: Real>(g: &Geom, x: &[T], a: &[T], y: &mut [T], mode: Mode<'_, T>) {
     let taps = plan_taps(g);
     let taps = &taps[..];
-    let (x_len, y_len) = (g.c_in * g.l_in, g.c_out * g.l_out);
+    let (x_len, y_len, l_out) = (g.c_in * g.l_in, g.c_out * g.l_out, g.l_out);
     let threads = parallel::current_threads();
+    let whole = |n: usize, y_n: &mut [T]| {
+        conv_rows(
+            g,
+            taps,
+            &x[n * x_len..][..x_len],
+            a,
+            0,
+            y_n,
+            (l_out, 0..l_out),
+            mode,
+        )
+    };
     if threads == 1 || g.macs() < super::PARALLEL_MIN_MACS {
+        y.chunks_exact_mut(y_len)
+            .enumerate()
+            .for_each(|(n, y_n)| whole(n, y_n));
+        return;
+    }
+    let jobs = (2 * threads).div_ceil(g.n);
+    if jobs > 1 && l_out >= jobs * MIN_TIME_JOB {
+        // Time split: cut each sample into `jobs` stretches of whole NR tiles.
+        let step = l_out.div_ceil(NR).div_ceil(jobs) * NR;
         for (n, y_n) in y.chunks_exact_mut(y_len).enumerate() {
-            conv_rows(g, taps, &x[n * x_len..][..x_len], a, 0, y_n, mode);
+            let x_n = &x[n * x_len..][..x_len];
+            let parts: Vec<(Range<usize>, Vec<T>)> = (0..l_out.div_ceil(step))
+                .into_par_iter()
+                .map(|j| {
+                    let times = j * step..((j + 1) * step).min(l_out);
+                    let len = times.len();
+                    let mut part = pool::take_for_overwrite::<T>(g.c_out * len);
+                    if matches!(mode, Mode::Accumulate) {
+                        for (dst, src) in part.chunks_exact_mut(len).zip(y_n.chunks_exact(l_out)) {
+                            dst.copy_from_slice(&src[times.clone()]);
+                        }
+                    }
+                    conv_rows(g, taps, x_n, a, 0, &mut part, (len, times.clone()), mode);
+                    (times, part)
+                })
+                .collect();
+            for (times, part) in parts {
+                for (dst, src) in y_n
+                    .chunks_exact_mut(l_out)
+                    .zip(part.chunks_exact(times.len()))
+                {
+                    dst[times.clone()].copy_from_slice(src);
+                }
+                pool::give_back(part);
+            }
         }
         return;
     }
@@ -211,8 +273,19 @@ pub(crate) fn forward_core<T: Real>(g: &Geom, x: &[T], a: &[T], y: &mut [T], mod
         .enumerate()
         .for_each(|(n, y_n)| {
             let x_n = &x[n * x_len..][..x_len];
-            y_n.par_chunks_mut(per_block * MR * g.l_out)
+            y_n.par_chunks_mut(per_block * MR * l_out)
                 .enumerate()
-                .for_each(|(bi, y_rows)| conv_rows(g, taps, x_n, a, bi * per_block, y_rows, mode));
+                .for_each(|(bi, y_rows)| {
+                    conv_rows(
+                        g,
+                        taps,
+                        x_n,
+                        a,
+                        bi * per_block,
+                        y_rows,
+                        (l_out, 0..l_out),
+                        mode,
+                    )
+                });
         });
 }
