@@ -177,6 +177,22 @@ pub fn cycles(patients: &[&Patient], half: usize) -> (Vec<Vec<f32>>, Vec<usize>)
     (out, owner)
 }
 
+/// Standardises every window in place to mean 0 and (population) standard deviation 1.
+///
+/// Raw V6 has a standard deviation of about 0.1 mV: an autoencoder fitted to it with MSE sees
+/// gradients a hundred times too small and learns a flat line (see `AE_TRAINING_DIAGNOSIS.md`).
+/// A flat window (std below 1e-6) is only centred.
+pub fn standardise(windows: &mut [Vec<f32>]) {
+    for x in windows {
+        let n = x.len().max(1) as f32;
+        let m = x.iter().sum::<f32>() / n;
+        let sd = (x.iter().map(|v| (v - m) * (v - m)).sum::<f32>() / n)
+            .sqrt()
+            .max(1e-6);
+        x.iter_mut().for_each(|v| *v = (*v - m) / sd);
+    }
+}
+
 /// The mean over patients of the annotated V6 T-wave duration (offset − onset) in samples, for
 /// the "relative to T-wave width" scale; `None` without real data or annotations.
 pub fn mean_t_width(ludb_dir: &Path, ids: &[u32]) -> Option<f64> {

@@ -13,7 +13,7 @@ use ecgrad_engine::Rng;
 use ecgrad_models::nets::ConvAutoencoder;
 use serde::Serialize;
 
-use super::data::{V6Data, cycles, patient_split};
+use super::data::{V6Data, cycles, patient_split, standardise};
 use super::interp::{CyclePath, cycle_path, pick_pairs};
 use super::measure::t_wave;
 use super::output::Table;
@@ -159,8 +159,11 @@ pub fn run(
     let (tr, te) = patient_split(data.patients.len(), s.test_fraction, seed);
     let train_p: Vec<_> = tr.iter().map(|&i| &data.patients[i]).collect();
     let test_p: Vec<_> = te.iter().map(|&i| &data.patients[i]).collect();
-    let (train, _) = cycles(&train_p, s.half);
-    let (test, owner) = cycles(&test_p, s.half);
+    let (mut train, _) = cycles(&train_p, s.half);
+    let (mut test, owner) = cycles(&test_p, s.half);
+    // Standardised as in `fig_04_ae_training`: on raw millivolts the network learns nothing.
+    standardise(&mut train);
+    standardise(&mut test);
     let cfg = super::fig_training::config_by_name(&s.config)?
         .with_input_len(2 * s.half)
         .with_coordconv(s.coordconv);

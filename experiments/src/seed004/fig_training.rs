@@ -15,7 +15,7 @@ use ecgrad_models::module;
 use ecgrad_models::nets::{AeConfig, ConvAutoencoder};
 use serde::Serialize;
 
-use super::data::{V6Data, patient_split, windows};
+use super::data::{V6Data, patient_split, standardise, windows};
 use super::output::{Table, sci};
 use super::train::{Opt, TrainConfig, TrainLog, per_signal_mse, reconstruct, train_ae};
 use crate::exp::Run;
@@ -184,14 +184,8 @@ pub fn run(
             train.truncate(cap);
         }
         let (mut test, owner) = windows(&test_p, s.window_s, s.stride_s, spec.input_len)?;
-        for x in train.iter_mut().chain(test.iter_mut()) {
-            let n = x.len() as f32;
-            let m = x.iter().sum::<f32>() / n;
-            let sd = (x.iter().map(|v| (v - m) * (v - m)).sum::<f32>() / n)
-                .sqrt()
-                .max(1e-6);
-            x.iter_mut().for_each(|v| *v = (*v - m) / sd);
-        }
+        standardise(&mut train);
+        standardise(&mut test);
         let cfg = config_by_name(&spec.config)?;
         let mut ae = ConvAutoencoder::new(cfg, &mut Rng::stream(seed, "init"))?;
         let params = module::count_params(&mut ae).trainable;
