@@ -5,6 +5,8 @@
 //! - `ecgrad_t1`, `ecgrad_t2`: the production path (Tensor-level `conv1d` / `conv1d_backward`,
 //!   automatic dispatch, output allocation included) inside a 1- or 2-thread rayon pool;
 //! - `simd_t1`: the packed fast path on the best ISA, 1 thread;
+//! - `direct_t1`: the direct path (no packing) on the best ISA, 1 thread, for the shapes with
+//!   `C_in·K ≤ 16` (where it can compete; the backward of this variant is the packed one);
 //! - `im2col_scalar`: the packed path with the ECGRAD scalar ISA (our portable micro-kernel);
 //! - `im2col_mm_t1`: explicit im2col per sample + matrixmultiply GEMM, 1 thread;
 //! - `naive`: the direct loops, only for the shapes where that is affordable.
@@ -52,6 +54,9 @@ fn variants(s: &ConvShape) -> Vec<(&'static str, Conv1dImpl, Isa, usize)> {
         ("simd_t1", Conv1dImpl::Packed, best, 1),
         ("im2col_mm_t1", Conv1dImpl::Im2col, best, 1),
     ];
+    if s.c_in * s.k <= 16 {
+        v.push(("direct_t1", Conv1dImpl::Direct, best, 1));
+    }
     if s.flops_fwd() <= SCALAR_MAX_FLOPS {
         v.push(("im2col_scalar", Conv1dImpl::Packed, Isa::Scalar, 1));
     }

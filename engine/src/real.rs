@@ -144,6 +144,18 @@ pub trait Real:
     ) {
         scalar::gemm_kernel(k, alpha, a_panel, b_panel, beta, c, ldc)
     }
+    /// Direct correlation with taps at arbitrary offsets, see [`crate::simd::direct_conv`].
+    fn direct_conv(
+        x: &[Self],
+        offs: &[usize],
+        w: &[Self],
+        bias: &[Self],
+        y: &mut [Self],
+        dims: (usize, usize, usize),
+    ) {
+        crate::simd::check_direct_conv_args(x.len(), offs, w.len(), bias.len(), y.len(), dims);
+        scalar::direct_conv(x, offs, w, bias, y, dims)
+    }
     /// C ← α·A·B + β·C through the `matrixmultiply` crate (`sgemm` or `dgemm`); see
     /// [`crate::gemm::mm`]. Dimensions were checked by the caller.
     fn mm_gemm(
@@ -245,6 +257,16 @@ impl Real for f32 {
         ldc: usize,
     ) {
         simd::gemm_kernel(k, alpha, a_panel, b_panel, beta, c, ldc)
+    }
+    fn direct_conv(
+        x: &[f32],
+        offs: &[usize],
+        w: &[f32],
+        bias: &[f32],
+        y: &mut [f32],
+        dims: (usize, usize, usize),
+    ) {
+        simd::direct_conv(x, offs, w, bias, y, dims)
     }
     fn mm_gemm(alpha: f32, a: MatRef<'_, f32>, b: MatRef<'_, f32>, beta: f32, c: MatMut<'_, f32>) {
         mm::sgemm(alpha, a, b, beta, c)

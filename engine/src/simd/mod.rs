@@ -42,6 +42,8 @@ pub mod vmath;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2_direct;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2_gemm;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2_int8;
@@ -50,6 +52,8 @@ pub(crate) mod avx2_math;
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon;
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod neon_direct;
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon_gemm;
 #[cfg(target_arch = "aarch64")]
@@ -376,6 +380,66 @@ pub(crate) fn check_gemm_kernel_args(k: usize, a: usize, b: usize, c: usize, ldc
          (ldc {ldc}, c {c})",
         k * MR,
         k * NR
+    );
+}
+
+/// Direct correlation with a few taps read at arbitrary offsets of one buffer: for `o < rows`,
+/// `t < len`,
+/// ```text
+/// y[o·ldy + t] = bias[o] + Σ_q w[o·Q + q] · x[offs[q] + t]        (Q = offs.len())
+/// ```
+/// A stride-1 convolution of a zero-padded signal is exactly this with `offs[c·K + j] = c·L_pad +
+/// j·dilation`: the kernel of the one- or two-lead first layer, where the reduction is too short
+/// for packed GEMM panels to pay off. The SIMD versions use fused multiply-adds (one rounding per
+/// tap instead of two).
+///
+/// # Panics
+/// If `w.len() < rows·Q`, `bias.len() < rows`, `ldy < len` (with more than one row),
+/// `y.len() < (rows − 1)·ldy + len`, or `x.len() < max(offs) + len`.
+pub fn direct_conv(
+    x: &[f32],
+    offs: &[usize],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    dims: (usize, usize, usize),
+) {
+    check_direct_conv_args(x.len(), offs, w.len(), bias.len(), y.len(), dims);
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2_direct::direct_conv(x, offs, w, bias, y, dims) },
+        // SAFETY: NEON is part of the aarch64 baseline, so every aarch64 CPU has it.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon_direct::direct_conv(x, offs, w, bias, y, dims) },
+        _ => scalar::direct_conv(x, offs, w, bias, y, dims),
+    }
+}
+
+#[track_caller]
+pub(crate) fn check_direct_conv_args(
+    x: usize,
+    offs: &[usize],
+    w: usize,
+    bias: usize,
+    y: usize,
+    (rows, len, ldy): (usize, usize, usize),
+) {
+    if rows == 0 || len == 0 {
+        return;
+    }
+    let reach = offs.iter().max().map_or(0, |&m| m + len);
+    assert!(
+        w >= rows * offs.len()
+            && bias >= rows
+            && (rows == 1 || ldy >= len)
+            && y >= (rows - 1) * ldy + len
+            && x >= reach,
+        "direct_conv: {rows} rows × {len} positions (ldy {ldy}) with {} taps need w ≥ {}, \
+         bias ≥ {rows}, y ≥ {}, x ≥ {reach}; got w {w}, bias {bias}, y {y}, x {x}",
+        offs.len(),
+        rows * offs.len(),
+        (rows - 1) * ldy + len
     );
 }
 

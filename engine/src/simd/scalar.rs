@@ -153,3 +153,25 @@ pub fn gemm_kernel<T: Real>(
         }
     }
 }
+
+/// The direct correlation, plainly (the reference for the SIMD kernels, and the f64 path):
+/// `y[o·ldy + t] = bias[o] + Σ_q w[o·Q + q]·x[offs[q] + t]` for `o < rows`, `t < len`.
+pub fn direct_conv<T: Real>(
+    x: &[T],
+    offs: &[usize],
+    w: &[T],
+    bias: &[T],
+    y: &mut [T],
+    (rows, len, ldy): (usize, usize, usize),
+) {
+    let q_n = offs.len();
+    for o in 0..rows {
+        for t in 0..len {
+            let mut s = bias[o];
+            for (q, &off) in offs.iter().enumerate() {
+                s += w[o * q_n + q] * x[off + t];
+            }
+            y[o * ldy + t] = s;
+        }
+    }
+}

@@ -353,3 +353,63 @@ fn gemm_kernel_hand_example() {
         }
     }
 }
+
+#[test]
+fn direct_conv_matches_scalar() {
+    let mut rng = Rng::new(31);
+    for isa in isas_to_test() {
+        for &rows in &[1usize, 2, 3, 4, 5, 9] {
+            for &len in &[1usize, 3, 7, 8, 9, 15, 16, 17, 40] {
+                for &q in &[1usize, 2, 5, 10, 16] {
+                    // Taps at scattered offsets of a buffer that starts at an odd address; the
+                    // output has a row gap (ldy > len) that must stay untouched.
+                    let offs: Vec<usize> = (0..q).map(|i| (i * 7 + 3 * (i % 2)) % 23).collect();
+                    let reach = offs.iter().max().unwrap() + len;
+                    let x = rng.vec_f32(reach + 1);
+                    let w = rng.vec_f32(rows * q);
+                    let bias = rng.vec_f32(rows);
+                    let ldy = len + 3;
+                    let y0 = rng.vec_f32((rows - 1) * ldy + len);
+                    let mut want = y0.clone();
+                    scalar::direct_conv(&x[1..], &offs, &w, &bias, &mut want, (rows, len, ldy));
+                    let mut got = y0.clone();
+                    with_isa(isa, || {
+                        direct_conv(&x[1..], &offs, &w, &bias, &mut got, (rows, len, ldy))
+                    })
+                    .unwrap();
+                    let ctx = format!("{isa}: rows {rows} len {len} taps {q}");
+                    // |terms| < 1: the FMA and the order differ from the plain sum by ≤ (q+1)·ε each.
+                    let tol = 2.0 * (q as f32 + 2.0) * f32::EPSILON * (q as f32 + 2.0);
+                    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                        if i % ldy >= len {
+                            assert_eq!(g.to_bits(), y0[i].to_bits(), "{ctx}: gap y[{i}] written");
+                        } else {
+                            assert!((g - w).abs() <= tol, "{ctx}: y[{i}] = {g}, want {w}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn direct_conv_hand_example() {
+    // Two taps at offsets 0 and 2 of x = [1, 2, 3, 4, 5]: y[t] = b + 10·x[t] + 1·x[t + 2].
+    let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+    for isa in isas_to_test() {
+        let mut y = [0.0f32; 3];
+        with_isa(isa, || {
+            direct_conv(&x, &[0, 2], &[10.0, 1.0], &[0.5], &mut y, (1, 3, 3))
+        })
+        .unwrap();
+        assert_eq!(y, [13.5, 24.5, 35.5], "{isa}");
+    }
+}
+
+#[test]
+#[should_panic(expected = "direct_conv")]
+fn direct_conv_checks_the_reach_of_the_last_tap() {
+    let mut y = [0.0f32; 4];
+    direct_conv(&[0.0; 5], &[0, 2], &[1.0, 1.0], &[0.0], &mut y, (1, 4, 4));
+}

@@ -34,8 +34,12 @@
 //! # Which path runs ([`Conv1dImpl::Auto`])
 //! - **K = 1, stride 1, padding 0** (pointwise): `cols` *is* `x`, so the conv is a plain GEMM on
 //!   the input through [`crate::gemm`], no im2col (`im2col.rs`);
-//! - **forward:** the packed path (`packed.rs`): im2col fused into the packing of the GEMM
-//!   micro-kernel's panels, straight into NCL output, bias folded in as the tiles' start value;
+//! - **forward, short reductions** (`C_in·K ≤ 12`, stride 1: the one- or two-lead first layer):
+//!   the direct path (`direct.rs`), register tiles computed straight from views of the
+//!   zero-padded signal by [`crate::simd::direct_conv`], with nothing packed;
+//! - **forward, otherwise:** the packed path (`packed.rs`): im2col fused into the packing of the
+//!   GEMM micro-kernel's panels, straight into NCL output, bias folded in as the tiles' start
+//!   value;
 //! - **weight gradient:** the same machine with the reduction over time (`weight.rs`); for
 //!   stride 1 its B panels are contiguous runs of the once-transposed signal (taps ordered
 //!   `j·C_in + c`), plain dot products when `C_in·K < 16` (the 1-lead first layer), where a tile
@@ -43,21 +47,18 @@
 //! - **input gradient:** when `C_out > C_in` and N > 1, or stride > 1: `Wᵀ·dY_n` tile by tile with
 //!   col2im fused into the tile epilogue (`backward.rs`); otherwise a convolution of `dy` with
 //!   the flipped weight (`w'[c,o,j] = w[o,c,K−1−j]`, padding `d·(K−1) − p`, possibly negative)
-//!   through the packed forward, which also splits rows over threads for N = 1. The choice
-//!   depends on the shape only, so results never depend on the thread count.
+//!   through the packed forward, which also splits time (or rows) over threads for N = 1. The
+//!   choice depends on the shape only, so results never depend on the thread count.
 //!
-//! The small-`C_in` first layer (1–2 leads) goes through the packed forward as well: its
-//! reduction is short (`C_in·K`), but the micro-kernel still does 12 FMAs per two loads, which a
-//! direct axpy-along-time loop (one FMA per load and store) cannot match without a SIMD kernel
-//! of its own (SIMD lives only in `simd/`, which this module does not own).
-//!
-//! Threads (above about a million multiply-adds): rayon over samples, and over blocks of output channels when the batch is smaller
-//! than twice the thread count (so N = 1 uses both cores). Results are bit-identical at any
+//! Threads (above about a million multiply-adds): rayon over samples, and over stretches of time
+//! (or blocks of output channels, for short signals) when the batch is smaller than twice the
+//! thread count (so N = 1 uses both cores). Results are bit-identical at any
 //! thread count ([`crate::parallel`]). The specification is `naive.rs`; `tests.rs` checks every
 //! path against it.
 
 mod api;
 mod backward;
+mod direct;
 pub(crate) mod im2col;
 pub(crate) mod naive;
 mod packed;
@@ -216,6 +217,10 @@ pub enum Conv1dImpl {
     /// im2col fused into the micro-kernel's packed panels (`packed.rs`); input gradient by the
     /// flipped-weight convolution for stride 1, col2im otherwise.
     Packed,
+    /// Forward straight from views of the zero-padded signal, no packing (`direct.rs`; stride
+    /// 1, any `C_in·K`, though it pays off only for short reductions). Other strides and both
+    /// gradients fall back to [`Conv1dImpl::Packed`].
+    Direct,
 }
 
 #[cold]
@@ -236,8 +241,20 @@ impl Conv1dImpl {
     fn resolve(self, g: &Geom) -> Conv1dImpl {
         match self {
             Conv1dImpl::Auto if g.k == 1 && g.stride == 1 && g.padding == 0 => Conv1dImpl::Im2col,
-            Conv1dImpl::Auto => Conv1dImpl::Packed,
+            Conv1dImpl::Auto | Conv1dImpl::Direct => Conv1dImpl::Packed,
             other => other,
+        }
+    }
+
+    /// Resolves `Auto` and `Direct` for a forward pass (the direct path has no gradients).
+    fn resolve_forward(self, g: &Geom) -> Conv1dImpl {
+        let direct_ok = direct::applies(g);
+        match self {
+            Conv1dImpl::Auto if direct_ok && g.kdim() <= direct::MAX_KDIM && !g.is_pointwise() => {
+                Conv1dImpl::Direct
+            }
+            Conv1dImpl::Direct if direct_ok => Conv1dImpl::Direct,
+            other => other.resolve(g),
         }
     }
 
@@ -272,9 +289,10 @@ impl Conv1dImpl {
         b: Option<&[T]>,
         y: &mut [T],
     ) {
-        match self.resolve(g) {
+        match self.resolve_forward(g) {
             Conv1dImpl::Naive => naive::forward(g, x, w, b, y),
             Conv1dImpl::Im2col => im2col::forward(g, x, w, b, y),
+            Conv1dImpl::Direct => direct::forward(g, x, w, b, y),
             _ => with_scratch::<T, _>(packed::panels(g.c_out) * g.kdim() * MR, |a| {
                 packed::pack_a(g.c_out, g.kdim(), |o, p| w[o * g.kdim() + p], a);
                 packed::forward_core(g, x, a, y, packed::Mode::Overwrite(b));

@@ -12,7 +12,12 @@ use crate::testing::{
     tolerance,
 };
 
-const FAST_IMPLS: [Conv1dImpl; 3] = [Conv1dImpl::Auto, Conv1dImpl::Im2col, Conv1dImpl::Packed];
+const FAST_IMPLS: [Conv1dImpl; 4] = [
+    Conv1dImpl::Auto,
+    Conv1dImpl::Im2col,
+    Conv1dImpl::Packed,
+    Conv1dImpl::Direct,
+];
 
 /// Random inputs for a case, generated once in f64: x, w, b, dy.
 struct Inputs {
