@@ -38,8 +38,8 @@
 //!   the direct path (`direct.rs`), register tiles computed straight from views of the
 //!   zero-padded signal by [`crate::simd::direct_conv`], with nothing packed;
 //! - **forward, otherwise:** the packed path (`packed.rs`): im2col fused into the packing of the
-//!   GEMM micro-kernel's panels, straight into NCL output, bias folded in as the tiles' start
-//!   value;
+//!   GEMM micro-kernel's panels, straight into NCL output, the bias folded in as one more
+//!   column of W (met by a row of ones);
 //! - **weight gradient:** the same machine with the reduction over time (`weight.rs`); for
 //!   stride 1 its B panels are contiguous runs of the once-transposed signal (taps ordered
 //!   `j·C_in + c`), plain dot products when `C_in·K < 16` (the 1-lead first layer), where a tile
@@ -293,10 +293,25 @@ impl Conv1dImpl {
             Conv1dImpl::Naive => naive::forward(g, x, w, b, y),
             Conv1dImpl::Im2col => im2col::forward(g, x, w, b, y),
             Conv1dImpl::Direct => direct::forward(g, x, w, b, y),
-            _ => with_scratch::<T, _>(packed::panels(g.c_out) * g.kdim() * MR, |a| {
-                packed::pack_a(g.c_out, g.kdim(), |o, p| w[o * g.kdim() + p], a);
-                packed::forward_core(g, x, a, y, packed::Mode::Overwrite(b));
-            }),
+            _ => {
+                // A = [W | b]: the bias is one more column of the weight matrix, met by a row of
+                // ones in every B panel.
+                let kdim = g.kdim();
+                let kall = kdim + usize::from(b.is_some());
+                with_scratch::<T, _>(packed::panels(g.c_out) * kall * MR, |a| {
+                    packed::pack_a(
+                        g.c_out,
+                        kall,
+                        |o, p| match b {
+                            Some(b) if p == kdim => b[o],
+                            _ => w[o * kdim + p],
+                        },
+                        a,
+                    );
+                    let mode = packed::Mode::Overwrite { bias: b.is_some() };
+                    packed::forward_core(g, x, a, y, mode);
+                })
+            }
         }
     }
 

@@ -11,7 +11,8 @@
 //!   falls into the padding), so building a panel costs about as much as reading it once;
 //! - the reduction `p` is cut into blocks of at most [`KC`] so one B panel (≤ 38 KiB in f32)
 //!   stays near L1 while the MR-row panels of A stream past it, and C tiles are written straight
-//!   into NCL output with the row stride `L_out`. Tiles at the edges (fewer than MR rows or NR
+//!   into NCL output with the row stride `L_out`. The bias is one more column of A (`[W | b]`)
+//!   met by a row of ones in B, so it costs one step of the reduction instead of a pass over y. Tiles at the edges (fewer than MR rows or NR
 //!   columns) go through a small MR×NR scratch tile.
 //!
 //! The gradients (`backward.rs`) reuse the same pieces: the panel packer, the [`Tap`] plan and
@@ -99,11 +100,22 @@ pub(crate) fn plan_taps(g: &Geom) -> Vec<Tap> {
         .collect()
 }
 
-/// Forward B panel: `b[pp·NR + jj] = cols[p0 + pp, t0 + jj]` for `pp < kc`, `jj < nr`, zero
-/// elsewhere; i.e. im2col of a 16-position slab, written where the micro-kernel reads it. For
-/// stride 1 away from the edges a row is one fixed-size 16-element copy.
-fn pack_b_cols<T: Real>(g: &Geom, x_n: &[T], taps: &[Tap], t0: usize, nr: usize, b: &mut [T]) {
-    for (row, tap) in b.chunks_exact_mut(NR).zip(taps) {
+/// Forward B panel: `b[pp·NR + jj] = cols[p0 + pp, t0 + jj]` for the rows given by `taps`, then
+/// `ones` rows of 1 (the bias row, see [`Mode::Overwrite`]); zero where a tap reads padding or
+/// `jj ≥ nr`. I.e. im2col of a 16-position slab, written where the micro-kernel reads it. For
+/// stride 1 a row is one fixed-size 16-element copy away from the edges, and one shorter copy
+/// at an edge.
+fn pack_b_cols<T: Real>(
+    g: &Geom,
+    x_n: &[T],
+    (taps, ones): (&[Tap], usize),
+    t0: usize,
+    nr: usize,
+    b: &mut [T],
+) {
+    let mut rows = b.chunks_exact_mut(NR);
+    // `taps` drives the zip so that it stops without consuming an extra row of `rows`.
+    for (tap, row) in taps.iter().zip(rows.by_ref()) {
         let row: &mut [T; NR] = row.try_into().expect("invariant: chunks of NR");
         if g.stride == 1 && tap.lo <= t0 && t0 + NR <= tap.hi {
             let start = (tap.off + t0 as isize) as usize;
@@ -112,24 +124,40 @@ fn pack_b_cols<T: Real>(g: &Geom, x_n: &[T], taps: &[Tap], t0: usize, nr: usize,
                 .expect("invariant: NR elements");
             *row = *src;
         } else {
-            for (jj, v) in row.iter_mut().enumerate() {
-                let t = t0 + jj;
-                *v = if jj < nr && tap.lo <= t && t < tap.hi {
-                    x_n[(tap.off + (t * g.stride) as isize) as usize]
-                } else {
-                    T::ZERO
-                };
+            // The valid outputs of this tap inside the slab: t ∈ [lo, hi).
+            let lo = tap.lo.clamp(t0, t0 + nr);
+            let hi = tap.hi.clamp(lo, t0 + nr);
+            row.fill(T::ZERO);
+            if hi == lo {
+                continue; // the tap reads only padding here (and its offset may point anywhere)
+            }
+            let first = tap.off + (lo * g.stride) as isize;
+            if g.stride == 1 {
+                let first = first as usize;
+                row[lo - t0..hi - t0].copy_from_slice(&x_n[first..first + (hi - lo)]);
+            } else {
+                for (q, v) in row[lo - t0..hi - t0].iter_mut().enumerate() {
+                    *v = x_n[first as usize + q * g.stride];
+                }
             }
         }
+    }
+    for row in rows.take(ones) {
+        row.fill(T::ONE);
     }
 }
 
 /// What the forward core does with the output buffer.
 #[derive(Clone, Copy)]
-pub(crate) enum Mode<'a, T> {
-    /// y ← b + W·cols (`None`: no bias).
-    Overwrite(Option<&'a [T]>),
-    /// y ← y + W·cols (the input gradient, which accumulates).
+pub(crate) enum Mode {
+    /// y ← A·cols. With `bias`, A carries the bias as one extra last column (packed by the
+    /// caller, `C_in·K + 1` columns) and the B panels get a matching row of ones, so the bias
+    /// enters as one more step of the reduction: no separate pass that fills the output with it.
+    Overwrite {
+        /// A's last column is the bias.
+        bias: bool,
+    },
+    /// y ← y + A·cols (the input gradient, which accumulates).
     Accumulate,
 }
 
@@ -145,34 +173,30 @@ fn conv_rows<T: Real>(
     panel_lo: usize,
     y_rows: &mut [T],
     (ldc, times): (usize, Range<usize>),
-    mode: Mode<'_, T>,
+    mode: Mode,
 ) {
     let kdim = g.kdim();
     let rows = y_rows.len() / ldc;
-    let mut accumulate = matches!(mode, Mode::Accumulate);
-    if let Mode::Overwrite(Some(b)) = mode {
-        // The bias is the tile's starting value; the GEMM then accumulates onto it (β = 1),
-        // so there is no separate bias pass over the output.
-        for (i, row) in y_rows.chunks_exact_mut(ldc).enumerate() {
-            row[..times.len()].fill(b[panel_lo * MR + i]);
-        }
-        accumulate = true;
-    }
-    let kc_step = kdim.div_ceil(kdim.div_ceil(KC));
+    let accumulate = matches!(mode, Mode::Accumulate);
+    // The reduction: the C_in·K taps, plus the bias's row of ones.
+    let kall = kdim + usize::from(matches!(mode, Mode::Overwrite { bias: true }));
+    let kc_step = kall.div_ceil(kall.div_ceil(KC));
     with_scratch::<T, _>(KC * NR, |bbuf| {
         with_scratch::<T, _>(MR * NR, |tile| {
             for t0 in times.clone().step_by(NR) {
                 let nr = NR.min(times.end - t0);
                 let col = t0 - times.start;
-                for p0 in (0..kdim).step_by(kc_step) {
-                    let kc = kc_step.min(kdim - p0);
+                for p0 in (0..kall).step_by(kc_step) {
+                    let kc = kc_step.min(kall - p0);
                     // β = 0 on the first block overwrites the output without reading it.
                     let first = p0 == 0 && !accumulate;
                     let beta = if first { T::ZERO } else { T::ONE };
-                    pack_b_cols(g, x_n, &taps[p0..p0 + kc], t0, nr, &mut bbuf[..kc * NR]);
+                    let block_taps = &taps[p0.min(kdim)..(p0 + kc).min(kdim)];
+                    let ones = kc - block_taps.len();
+                    pack_b_cols(g, x_n, (block_taps, ones), t0, nr, &mut bbuf[..kc * NR]);
                     for r0 in (0..rows).step_by(MR) {
                         let panel = panel_lo + r0 / MR;
-                        let a_blk = &a[(panel * kdim + p0) * MR..][..kc * MR];
+                        let a_blk = &a[(panel * kall + p0) * MR..][..kc * MR];
                         let mr = MR.min(rows - r0);
                         if mr == MR && nr == NR {
                             let c = &mut y_rows[r0 * ldc + col..];
@@ -206,13 +230,13 @@ pub(super) fn row_blocks(n: usize, rows: usize, threads: usize) -> usize {
 const MIN_TIME_JOB: usize = 4 * NR;
 
 /// The forward core: `y_n (+)= A·cols(x_n)` for every sample, `A` packed by [`pack_a`] with
-/// `g.c_out` rows and `g.kdim()` columns. `x` is `[N, C_in, L_in]`, `y` is `[N, C_out, L_out]`.
+/// `g.c_out` rows and `g.kdim()` columns (one more, the bias, for `Mode::Overwrite { bias: true }`). `x` is `[N, C_in, L_in]`, `y` is `[N, C_out, L_out]`.
 ///
 /// With fewer samples than threads a sample is split too: by time when the signal is long (each
 /// job packs only its own stretch of `cols`, then its rows are copied into place), otherwise by
 /// blocks of rows (each job packs every B panel again, which is what the time split avoids).
 /// Either way every output element is reduced in the same order, so the bits do not change.
-pub(crate) fn forward_core<T: Real>(g: &Geom, x: &[T], a: &[T], y: &mut [T], mode: Mode<'_, T>) {
+pub(crate) fn forward_core<T: Real>(g: &Geom, x: &[T], a: &[T], y: &mut [T], mode: Mode) {
     let taps = plan_taps(g);
     let taps = &taps[..];
     let (x_len, y_len, l_out) = (g.c_in * g.l_in, g.c_out * g.l_out, g.l_out);

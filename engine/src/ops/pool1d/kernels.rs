@@ -53,6 +53,22 @@ pub(crate) fn max_row_update<T: Real>(
     fresh: bool,
 ) {
     let (k, s, d) = (axis.kernel, axis.stride, axis.dilation);
+    if fresh && k == 2 && s == 2 && d == 1 && axis.padding == 0 {
+        // MaxPool1d(2), the pooling of every beat CNN: windows [2t, 2t + 1] tile the row, so
+        // there is no border and each output is one compare. Written without branches so LLVM
+        // vectorises it across t (the generic loop below measured ~4× slower on this shape).
+        for (t, ((w, b), a)) in x_row
+            .chunks_exact(2)
+            .zip(best.iter_mut())
+            .zip(arg.iter_mut())
+            .enumerate()
+        {
+            let second = w[1] > w[0];
+            *b = if second { w[1] } else { w[0] };
+            *a = index_offset + 2 * t + usize::from(second);
+        }
+        return;
+    }
     let (lo, _) = axis.valid_range(0);
     let (_, hi) = axis.valid_range(k - 1);
     for t in lo..hi {

@@ -119,6 +119,7 @@ const AWKWARD: &[(usize, usize, usize, usize, usize, usize, usize)] = &[
     (2, 2, 21, 3, 2, 2, 2),    // dilation with padding
     (4, 8, 1200, 3, 2, 1, 1),  // 32 rows × 600 × 3 taps: above parallel::GRAIN
     (1, 64, 1030, 2, 2, 0, 1), // MaxPool1d(2) of a beat CNN, above GRAIN, odd-ish length
+    (2, 3, 37, 2, 2, 0, 1),    // MaxPool1d(2) fast path, odd length (last sample unread)
 ];
 
 #[test]
@@ -221,6 +222,11 @@ fn max_pool1d_ties_take_first_index() {
             a_naive.as_slice().unwrap(),
             "{label}"
         );
+        // The MaxPool1d(2) fast path keeps the same rule: a tie takes the first position.
+        let x2 = Tensor::from_vec(Shape::d3(1, 1, 5), vec![3.0f32, 3.0, 1.0, 4.0, 9.0]).unwrap();
+        let out2 = max_pool1d(&x2, &Pool1dParams::new(2)).unwrap();
+        assert_eq!(out2.argmax, vec![0, 3], "{label}");
+        assert_eq!(out2.y.data(), &[3.0, 4.0], "{label}");
         // The gradient of a tie goes to the first position only, and overlaps accumulate.
         let dy = Tensor::from_vec(Shape::d3(1, 1, 8), vec![1.0f32; 8]).unwrap();
         let dx = max_pool1d_backward(&dy, &out.argmax, x.shape()).unwrap();
