@@ -29,6 +29,14 @@ struct MaxPool1dBackward {
     x_shape: Shape,
 }
 
+impl Drop for MaxPool1dBackward {
+    /// The argmax buffer is as large as the output: back to the engine's buffer pool, so the
+    /// next step reuses it instead of mapping fresh memory.
+    fn drop(&mut self) {
+        ecgrad_engine::pool::give_back(std::mem::take(&mut self.argmax));
+    }
+}
+
 impl<T: Real> Backward<T> for MaxPool1dBackward {
     fn name(&self) -> &'static str {
         "max_pool1d"
@@ -54,10 +62,13 @@ pub fn max_pool1d<T: Real>(
 ) -> Result<Var<T>> {
     let out = ep::max_pool1d(x.value(), params)?;
     let x_shape = x.shape();
-    let argmax = out.argmax;
-    tape.record("max_pool1d", &[x], out.y, || {
-        Box::new(MaxPool1dBackward { argmax, x_shape })
-    })
+    // Built before `record` so that, when nothing is recorded (no-grad), dropping the unused
+    // rule still returns its argmax buffer to the pool.
+    let rule = MaxPool1dBackward {
+        argmax: out.argmax,
+        x_shape,
+    };
+    tape.record("max_pool1d", &[x], out.y, || Box::new(rule))
 }
 
 /// The rule of `avg_pool1d`: saves the input shape and the parameters.

@@ -111,7 +111,8 @@ pub fn conv1d_with<T: Real>(
 ) -> Result<Tensor<T>> {
     crate::simd::try_isa()?;
     let g = validate(x.shape(), w.shape(), b.map(|b| b.shape()), &params)?;
-    let mut y = Tensor::zeros(Shape::d3(g.n, g.c_out, g.l_out));
+    // Every path writes every output element (β = 0 or an explicit start value).
+    let mut y = Tensor::for_overwrite(Shape::d3(g.n, g.c_out, g.l_out));
     imp.forward_geom(&g, x.data(), w.data(), b.map(|b| b.data()), y.data_mut());
     Ok(y)
 }

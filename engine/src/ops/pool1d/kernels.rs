@@ -57,15 +57,33 @@ pub(crate) fn max_row_update<T: Real>(
         // MaxPool1d(2), the pooling of every beat CNN: windows [2t, 2t + 1] tile the row, so
         // there is no border and each output is one compare. Written without branches so LLVM
         // vectorises it across t (the generic loop below measured ~4× slower on this shape).
-        for (t, ((w, b), a)) in x_row
-            .chunks_exact(2)
-            .zip(best.iter_mut())
-            .zip(arg.iter_mut())
+        let n = best.len().min(x_row.len() / 2);
+        let (best, arg) = (&mut best[..n], &mut arg[..n]);
+        // Blocks of 8 outputs with fixed sizes, so the compiler sees no bounds checks and
+        // vectorises the compare/select/index lanes; then the < 8 left over.
+        let blocks = n / 8;
+        for (blk, ((w, b), a)) in x_row[..16 * blocks]
+            .chunks_exact(16)
+            .zip(best.chunks_exact_mut(8))
+            .zip(arg.chunks_exact_mut(8))
             .enumerate()
         {
-            let second = w[1] > w[0];
-            *b = if second { w[1] } else { w[0] };
-            *a = index_offset + 2 * t + usize::from(second);
+            let w: &[T; 16] = w.try_into().expect("invariant: chunks of 16");
+            let b: &mut [T; 8] = b.try_into().expect("invariant: chunks of 8");
+            let a: &mut [usize; 8] = a.try_into().expect("invariant: chunks of 8");
+            let base = index_offset + 16 * blk;
+            for i in 0..8 {
+                let (l, r) = (w[2 * i], w[2 * i + 1]);
+                let second = r > l;
+                b[i] = if second { r } else { l };
+                a[i] = base + 2 * i + usize::from(second);
+            }
+        }
+        for t in 8 * blocks..n {
+            let (l, r) = (x_row[2 * t], x_row[2 * t + 1]);
+            let second = r > l;
+            best[t] = if second { r } else { l };
+            arg[t] = index_offset + 2 * t + usize::from(second);
         }
         return;
     }
