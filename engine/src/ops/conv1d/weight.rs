@@ -184,18 +184,51 @@ fn weight_rows<T: Real>(
 /// Rows of the transposed, zero-padded signal that output positions `times` read (stride 1,
 /// dilation 1): `xt[r·C_in + c] = x[c, times.start + r − padding]` for `r < times.len() + K − 1`,
 /// zero where that falls outside the signal. `xt` arrives zeroed and may be longer (the tail
-/// stays zero). Blocked over 32 positions so the strided writes stay in L1.
+/// stays zero).
+///
+/// Done in 8 × 8 blocks (8 channels × 8 positions): eight contiguous reads of 8, eight contiguous
+/// writes of 8, the transposition in registers. Element by element, one side of the copy is
+/// always strided and every access touches a different cache line (measured 5 % of S7's
+/// forward + backward that way).
 fn transpose_padded<T: Real>(g: &Geom, x_n: &[T], times: &Range<usize>, xt: &mut [T]) {
+    const B: usize = 8;
+    let (c_in, l_in) = (g.c_in, g.l_in);
     let rows = times.len() + g.k - 1;
     let shift = times.start as isize - g.padding; // input position of row 0
     let pos_lo = shift.max(0) as usize;
-    let pos_hi = (shift + rows as isize).clamp(0, g.l_in as isize) as usize;
-    for blk in (pos_lo..pos_hi).step_by(32) {
-        let blk_end = (blk + 32).min(pos_hi);
-        for (c, x_c) in x_n.chunks_exact(g.l_in).enumerate() {
-            for pos in blk..blk_end {
-                xt[(pos as isize - shift) as usize * g.c_in + c] = x_c[pos];
+    let pos_hi = (shift + rows as isize).clamp(0, l_in as isize) as usize;
+    if pos_hi <= pos_lo {
+        return;
+    }
+    let row_of = |pos: usize| (pos as isize - shift) as usize;
+    let (c_full, p_full) = (c_in / B * B, pos_lo + (pos_hi - pos_lo) / B * B);
+    for c0 in (0..c_full).step_by(B) {
+        for p0 in (pos_lo..p_full).step_by(B) {
+            let mut blk = [[T::ZERO; B]; B];
+            for (i, b) in blk.iter_mut().enumerate() {
+                *b = x_n[(c0 + i) * l_in + p0..][..B]
+                    .try_into()
+                    .expect("invariant: B elements");
             }
+            for j in 0..B {
+                let dst: &mut [T; B] = (&mut xt[row_of(p0 + j) * c_in + c0..][..B])
+                    .try_into()
+                    .expect("invariant: B elements");
+                for (i, d) in dst.iter_mut().enumerate() {
+                    *d = blk[i][j];
+                }
+            }
+        }
+    }
+    // The ragged edges: channels past the last full block of 8, positions past the last block.
+    for (c, x_c) in x_n.chunks_exact(l_in).enumerate() {
+        let positions = if c < c_full {
+            p_full..pos_hi
+        } else {
+            pos_lo..pos_hi
+        };
+        for pos in positions {
+            xt[row_of(pos) * c_in + c] = x_c[pos];
         }
     }
 }
