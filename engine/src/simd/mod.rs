@@ -416,6 +416,49 @@ pub fn direct_conv(
     }
 }
 
+/// The tiling shared by the SIMD direct-correlation kernels (`avx2_direct.rs`,
+/// `neon_direct.rs`): rows in blocks of at most 4; positions in blocks of 16, then of `narrow`
+/// (one vector: 8 lanes on AVX2, 4 on NEON); `tile(rows_in_tile, o, t, wide)` computes one block
+/// (`wide`: 16 positions, else `narrow`). The last `< narrow` positions of each row are summed
+/// here, one at a time, in the same tap order.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn direct_tiling(
+    x: &[f32],
+    offs: &[usize],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    (rows, len, ldy): (usize, usize, usize),
+    narrow: usize,
+    mut tile: impl FnMut(&mut [f32], usize, usize, usize, bool),
+) {
+    let q_n = offs.len();
+    let mut o = 0;
+    while o < rows {
+        let r = (rows - o).min(4);
+        let mut t = 0;
+        while t + 16 <= len {
+            tile(y, r, o, t, true);
+            t += 16;
+        }
+        while t + narrow <= len {
+            tile(y, r, o, t, false);
+            t += narrow;
+        }
+        for i in o..o + r {
+            for tt in t..len {
+                let mut s = bias[i];
+                for (q, &off) in offs.iter().enumerate() {
+                    s += w[i * q_n + q] * x[off + tt];
+                }
+                y[i * ldy + tt] = s;
+            }
+        }
+        o += r;
+    }
+}
+
 #[track_caller]
 pub(crate) fn check_direct_conv_args(
     x: usize,

@@ -74,47 +74,22 @@ pub(crate) fn direct_conv(
     if rows == 0 || len == 0 {
         return;
     }
-    let q_n = offs.len();
-    let mut o = 0;
-    while o < rows {
-        let r = (rows - o).min(4);
-        let mut t = 0;
-        // SAFETY (all tiles): t + 16 (or + 4) <= len, so offs[q] + t + 16 <= max(offs) + len <=
-        // x.len() and (o + r − 1)·ldy + t + 16 <= (rows − 1)·ldy + len <= y.len(); rows o..o+r
-        // of w and bias exist (all checked above).
-        while t + 16 <= len {
-            // SAFETY: see above (t + 16 <= len).
-            unsafe {
-                match r {
-                    4 => tile::<4, 4>(x, offs, w, bias, y, ldy, o, t),
-                    3 => tile::<3, 4>(x, offs, w, bias, y, ldy, o, t),
-                    2 => tile::<2, 4>(x, offs, w, bias, y, ldy, o, t),
-                    _ => tile::<1, 4>(x, offs, w, bias, y, ldy, o, t),
-                }
-            }
-            t += 16;
-        }
-        while t + 4 <= len {
-            // SAFETY: see above (t + 4 <= len).
-            unsafe {
-                match r {
-                    4 => tile::<4, 1>(x, offs, w, bias, y, ldy, o, t),
-                    3 => tile::<3, 1>(x, offs, w, bias, y, ldy, o, t),
-                    2 => tile::<2, 1>(x, offs, w, bias, y, ldy, o, t),
-                    _ => tile::<1, 1>(x, offs, w, bias, y, ldy, o, t),
-                }
-            }
-            t += 4;
-        }
-        for i in o..o + r {
-            for tt in t..len {
-                let mut s = bias[i];
-                for (q, &off) in offs.iter().enumerate() {
-                    s = w[i * q_n + q].mul_add(x[off + tt], s);
-                }
-                y[i * ldy + tt] = s;
+    let dims = (rows, len, ldy);
+    super::direct_tiling(x, offs, w, bias, y, dims, 4, |y, r, o, t, wide| {
+        // SAFETY: the driver hands out t + 16 (wide) or t + 4 <= len and rows o..o + r <=
+        // rows, so offs[q] + t + 16 <= max(offs) + len <= x.len() and (o + r − 1)·ldy + t + 16 <=
+        // (rows − 1)·ldy + len <= y.len(); rows o..o + r of w and bias exist (all checked above).
+        unsafe {
+            match (r, wide) {
+                (4, true) => tile::<4, 4>(x, offs, w, bias, y, ldy, o, t),
+                (3, true) => tile::<3, 4>(x, offs, w, bias, y, ldy, o, t),
+                (2, true) => tile::<2, 4>(x, offs, w, bias, y, ldy, o, t),
+                (_, true) => tile::<1, 4>(x, offs, w, bias, y, ldy, o, t),
+                (4, false) => tile::<4, 1>(x, offs, w, bias, y, ldy, o, t),
+                (3, false) => tile::<3, 1>(x, offs, w, bias, y, ldy, o, t),
+                (2, false) => tile::<2, 1>(x, offs, w, bias, y, ldy, o, t),
+                (_, false) => tile::<1, 1>(x, offs, w, bias, y, ldy, o, t),
             }
         }
-        o += r;
-    }
+    });
 }

@@ -152,15 +152,16 @@ fn dw_block<T: Real>(
     }
 }
 
-/// One sample, gathered taps: `dw_rows += dy_rows[:, times] · cols_n[:, times]ᵀ` (rows of `dw`
-/// are the same output channels as the rows of `dy_rows`; columns in the natural order `c·K + j`).
-fn weight_rows<T: Real>(
+/// One sample's share of the weight-gradient GEMM: `dw_rows += dy_rows[:, times] · Bᵀ`, with the
+/// reduction over `times` cut into blocks of [`KT`], A = each block of `dy_rows` packed by
+/// [`pack_dy_block`], and `fill_b(t0, kt, p0, b)` writing the B panel of columns `p0 .. p0 + 16`
+/// for output positions `t0 .. t0 + kt` (the two callers differ only in that).
+fn weight_gemm<T: Real>(
     g: &Geom,
-    taps: &[Tap],
-    x_n: &[T],
     dy_rows: &[T],
     dw_rows: &mut [T],
     times: Range<usize>,
+    mut fill_b: impl FnMut(usize, usize, usize, &mut [T]),
 ) {
     let (kdim, l_out) = (g.kdim(), g.l_out);
     let rows = dy_rows.len() / l_out;
@@ -171,14 +172,29 @@ fn weight_rows<T: Real>(
                     let kt = KT.min(times.end - t0);
                     pack_dy_block(dy_rows, rows, l_out, t0, kt, a);
                     for p0 in (0..kdim).step_by(NR) {
-                        let np = NR.min(kdim - p0);
-                        pack_b_cols_t(g, x_n, &taps[p0..p0 + np], t0, kt, bbuf);
-                        dw_block(kt, a, bbuf, tile, dw_rows, kdim, p0, np);
+                        fill_b(t0, kt, p0, bbuf);
+                        dw_block(kt, a, bbuf, tile, dw_rows, kdim, p0, NR.min(kdim - p0));
                     }
                 }
             })
         })
     })
+}
+
+/// One sample, gathered taps: `dw_rows += dy_rows[:, times] · cols_n[:, times]ᵀ` (rows of `dw`
+/// are the same output channels as the rows of `dy_rows`; columns in the natural order `c·K + j`).
+fn weight_rows<T: Real>(
+    g: &Geom,
+    taps: &[Tap],
+    x_n: &[T],
+    dy_rows: &[T],
+    dw_rows: &mut [T],
+    times: Range<usize>,
+) {
+    let kdim = g.kdim();
+    weight_gemm(g, dy_rows, dw_rows, times, |t0, kt, p0, b| {
+        pack_b_cols_t(g, x_n, &taps[p0..kdim.min(p0 + NR)], t0, kt, b)
+    });
 }
 
 /// Rows of the transposed, zero-padded signal that output positions `times` read (stride 1,
@@ -243,35 +259,22 @@ fn weight_rows_xt<T: Real>(
     dw_rows: &mut [T],
     times: Range<usize>,
 ) {
-    let (kdim, l_out, c_in) = (g.kdim(), g.l_out, g.c_in);
-    let rows = dy_rows.len() / l_out;
+    let c_in = g.c_in;
     // NR extra zeros: the last panel's rows may run past column K·C_in of the last row.
     let xt_len = (times.len() + g.k - 1) * c_in + NR;
     with_scratch::<T, _>(xt_len, |xt| {
         transpose_padded(g, x_n, &times, xt);
-        with_scratch::<T, _>(panels(rows) * KT * MR, |a| {
-            with_scratch::<T, _>(KT * NR, |bbuf| {
-                with_scratch::<T, _>(MR * NR, |tile| {
-                    for t0 in times.clone().step_by(KT) {
-                        let kt = KT.min(times.end - t0);
-                        pack_dy_block(dy_rows, rows, l_out, t0, kt, a);
-                        for p0 in (0..kdim).step_by(NR) {
-                            let np = NR.min(kdim - p0);
-                            let base = (t0 - times.start) * c_in + p0;
-                            for (tt, row) in bbuf.chunks_exact_mut(NR).take(kt).enumerate() {
-                                let row: &mut [T; NR] =
-                                    row.try_into().expect("invariant: chunks of NR");
-                                let start = base + tt * c_in;
-                                // A fixed-size copy: two vector moves in f32.
-                                *row = xt[start..start + NR]
-                                    .try_into()
-                                    .expect("invariant: NR elements");
-                            }
-                            dw_block(kt, a, bbuf, tile, dw_rows, kdim, p0, np);
-                        }
-                    }
-                })
-            })
+        let t_first = times.start;
+        weight_gemm(g, dy_rows, dw_rows, times, |t0, kt, p0, b| {
+            let base = (t0 - t_first) * c_in + p0;
+            for (tt, row) in b.chunks_exact_mut(NR).take(kt).enumerate() {
+                let row: &mut [T; NR] = row.try_into().expect("invariant: chunks of NR");
+                let start = base + tt * c_in;
+                // A fixed-size copy: two vector moves in f32.
+                *row = xt[start..start + NR]
+                    .try_into()
+                    .expect("invariant: NR elements");
+            }
         })
     })
 }
