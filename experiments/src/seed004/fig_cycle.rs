@@ -313,7 +313,7 @@ pub fn group_table() -> Table {
         "jump rate",
         "median jump ratio",
         "median amplitude dip",
-        "test MSE (mV²)",
+        "test MSE ((window std)²)",
     ])
 }
 

@@ -291,7 +291,7 @@ pub fn write(o: &Outcome, s: &Settings, run: &mut Run) -> Result<()> {
         format!("{:.3}", o.endpoint_r_agreement),
     ]);
     sum.row(vec![
-        "final test MSE (mV²)".into(),
+        "final test MSE ((window std)²)".into(),
         format!(
             "{:.4e}",
             o.log.test_loss.last().copied().unwrap_or(f64::NAN)

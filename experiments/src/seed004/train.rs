@@ -1,7 +1,8 @@
 //! Training and running a seed-004 autoencoder on a list of equal-length signals.
 //!
-//! Loss: MSE between x̂ and x (mV²). Optimizer: Adam (default lr 1e-3) or the public code's
-//! Adadelta(lr 0.1, ρ 0.01) (see [`Opt`]); mini-batches drawn by a seeded shuffle each epoch.
+//! Loss: MSE between x̂ and x, in the units of the signals (the experiments standardise each
+//! window, so (window std)²). Optimizer: Adam (default lr 1e-3) or the public code's Adadelta(lr
+//! 0.1, ρ 0.01) (see [`Opt`]); mini-batches drawn by a seeded shuffle each epoch.
 //! A non-finite loss stops training with an error naming epoch, step and learning rate.
 
 use anyhow::{Result, bail};
