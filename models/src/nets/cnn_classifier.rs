@@ -88,27 +88,54 @@ impl BeatCnnFeatures {
     }
 
     fn run(&self, s: &mut Stages<'_>, x: &Var<f32>) -> Result<Var<f32>> {
-        let dims = x.shape().dims().to_vec();
-        if dims.len() != 3 || dims[1] != 1 || dims[2] < 4 {
-            return Err(invalid(
-                "BeatCnn",
-                "input",
-                x.shape(),
-                "must be [N, 1, L] with L ≥ 4 (NCL, one lead; L = 187 for a beat)",
-            ));
-        }
-        let h = s.call("conv1", &self.conv1, x)?;
-        let h = s.call("bn1", &self.bn1, &h)?;
-        let h = s.call("pool1", &self.pool, &h)?;
-        let h = s.call("relu1", &Relu, &h)?;
-        let h = s.call("conv2", &self.conv2, &h)?;
-        let h = s.call("bn2", &self.bn2, &h)?;
-        let h = s.call("pool2", &self.pool, &h)?;
-        let h = s.call("relu2", &Relu, &h)?;
-        let h = s.call("conv3", &self.conv3, &h)?;
-        let h = s.call("bn3", &self.bn3, &h)?;
-        s.call("relu3", &Relu, &h)
+        let convs: [&dyn Module; 3] = [&self.conv1, &self.conv2, &self.conv3];
+        front_end(
+            s,
+            "BeatCnn",
+            x,
+            convs,
+            [&self.bn1, &self.bn2, &self.bn3],
+            &self.pool,
+        )
     }
+}
+
+/// The front end shared by the beat networks (`BeatCnn`, `SeparableBeatCnn`, and through
+/// [`BeatCnnFeatures`] the CNN-LSTMs): three stages conv → BN (→ max pool 2 after the first
+/// two) → ReLU, with the stage names PyTorch's `state_dict` and our summaries use. `net` names
+/// the network in the error for an input that is not `[N, 1, L ≥ 4]`.
+pub(crate) fn front_end(
+    s: &mut Stages<'_>,
+    net: &'static str,
+    x: &Var<f32>,
+    convs: [&dyn Module; 3],
+    bns: [&BatchNorm1d; 3],
+    pool: &MaxPool1d,
+) -> Result<Var<f32>> {
+    let dims = x.shape().dims().to_vec();
+    if dims.len() != 3 || dims[1] != 1 || dims[2] < 4 {
+        return Err(invalid(
+            net,
+            "input",
+            x.shape(),
+            "must be [N, 1, L] with L ≥ 4 (NCL, one lead; L = 187 for a beat)",
+        ));
+    }
+    let names = [
+        ("conv1", "bn1", "pool1", "relu1"),
+        ("conv2", "bn2", "pool2", "relu2"),
+        ("conv3", "bn3", "", "relu3"),
+    ];
+    let mut h = x.clone();
+    for ((conv, bn), (cn, bn_name, pool_name, relu)) in convs.into_iter().zip(bns).zip(names) {
+        h = s.call(cn, conv, &h)?;
+        h = s.call(bn_name, bn, &h)?;
+        if !pool_name.is_empty() {
+            h = s.call(pool_name, pool, &h)?;
+        }
+        h = s.call(relu, &Relu, &h)?;
+    }
+    Ok(h)
 }
 
 impl Parameters<f32> for BeatCnnFeatures {

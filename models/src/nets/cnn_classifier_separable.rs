@@ -27,6 +27,7 @@ use crate::layers::{
     Relu,
 };
 use crate::module::{Module, SummaryRow};
+use crate::nets::cnn_classifier::front_end;
 use crate::nets::stage::{Stages, named};
 
 /// BeatCnn with depthwise-separable conv2/conv3 (see the module docs).
@@ -95,26 +96,9 @@ impl SeparableBeatCnn {
     }
 
     fn run(&self, s: &mut Stages<'_>, x: &Var<f32>) -> Result<Var<f32>> {
-        let dims = x.shape().dims().to_vec();
-        if dims.len() != 3 || dims[1] != 1 || dims[2] < 4 {
-            return Err(invalid(
-                "SeparableBeatCnn",
-                "input",
-                x.shape(),
-                "must be [N, 1, L] with L ≥ 4 (NCL, one lead; L = 187 for a beat)",
-            ));
-        }
-        let h = s.call("conv1", &self.conv1, x)?;
-        let h = s.call("bn1", &self.bn1, &h)?;
-        let h = s.call("pool1", &self.pool, &h)?;
-        let h = s.call("relu1", &Relu, &h)?;
-        let h = s.call("conv2", &self.conv2, &h)?;
-        let h = s.call("bn2", &self.bn2, &h)?;
-        let h = s.call("pool2", &self.pool, &h)?;
-        let h = s.call("relu2", &Relu, &h)?;
-        let h = s.call("conv3", &self.conv3, &h)?;
-        let h = s.call("bn3", &self.bn3, &h)?;
-        let h = s.call("relu3", &Relu, &h)?;
+        let convs: [&dyn Module; 3] = [&self.conv1, &self.conv2, &self.conv3];
+        let bns = [&self.bn1, &self.bn2, &self.bn3];
+        let h = front_end(s, "SeparableBeatCnn", x, convs, bns, &self.pool)?;
         let h = s.call("gap", &GlobalAvgPool1d, &h)?;
         let h = s.call("fc1", &self.fc1, &h)?;
         let h = s.call("relu4", &Relu, &h)?;

@@ -142,77 +142,90 @@ fn dec(
     }
 }
 
+/// A Keras-style configuration (dense code of `latent` values, plain convolutions).
+fn keras(
+    name: &str,
+    input_len: usize,
+    encoder: Vec<EncoderBlock>,
+    decoder: Vec<DecoderBlock>,
+    latent: usize,
+) -> AeConfig {
+    AeConfig {
+        name: name.into(),
+        input_len,
+        encoder,
+        decoder,
+        latent: Some(latent),
+        style: AeStyle::Keras,
+        coordconv: false,
+    }
+}
+
 impl AeConfig {
     /// The paper's table: 512 → conv 100/30, pool 2, conv 100/15, pool 2, conv 30/15, pool 2,
     /// conv 20/5, pool 2, dense 30 (BN in every conv block); the decoder mirrors it with BN.
     pub fn table512() -> AeConfig {
-        AeConfig {
-            name: "table512".into(),
-            input_len: 512,
-            encoder: vec![
+        keras(
+            "table512",
+            512,
+            vec![
                 enc(30, 100, 2, true, 0.0),
                 enc(15, 100, 2, true, 0.0),
                 enc(15, 30, 2, true, 0.0),
                 enc(5, 20, 2, true, 0.0),
             ],
-            decoder: vec![
+            vec![
                 dec(5, 20, 2, true, 0.0),
                 dec(15, 30, 2, true, 0.0),
                 dec(15, 100, 2, true, 0.0),
                 dec(1, 100, 2, false, 0.0),
             ],
-            latent: Some(30),
-            style: AeStyle::Keras,
-            coordconv: false,
-        }
+            30,
+        )
     }
 
     /// The public code's whole-ECG net (`Keras_ae.py`): 2000 samples, code 200; BN after the
     /// first two convs only, none in the decoder.
     pub fn keras2000() -> AeConfig {
-        AeConfig {
-            name: "keras2000".into(),
-            input_len: 2000,
-            encoder: vec![
+        keras(
+            "keras2000",
+            2000,
+            vec![
                 enc(30, 100, 2, true, 0.0),
                 enc(20, 100, 2, true, 0.0),
                 enc(20, 30, 2, false, 0.0),
                 enc(15, 20, 2, false, 0.0),
             ],
-            decoder: vec![
+            vec![
                 dec(15, 20, 2, false, 0.0),
                 dec(20, 30, 2, false, 0.0),
                 dec(20, 100, 2, false, 0.0),
                 dec(1, 100, 2, false, 0.0),
             ],
-            latent: Some(200),
-            style: AeStyle::Keras,
-            coordconv: false,
-        }
+            200,
+        )
     }
 
     /// The public code's single-cycle net (`Keras_ae_on_QRS_complex.py`): 560 samples
     /// (R peak ± 280), middle pool 7, dropout 0.2, code 30.
     pub fn qrs560() -> AeConfig {
-        AeConfig {
-            name: "qrs560".into(),
-            input_len: 560,
-            encoder: vec![
+        keras(
+            "qrs560",
+            560,
+            vec![
                 enc(30, 100, 2, true, 0.0),
                 enc(15, 100, 7, true, 0.2),
                 enc(15, 30, 2, false, 0.0),
                 enc(5, 20, 2, false, 0.0),
             ],
-            decoder: vec![
+            vec![
                 dec(5, 20, 2, true, 0.0),
                 dec(15, 30, 2, true, 0.2),
                 dec(15, 100, 7, false, 0.0),
                 dec(1, 100, 2, false, 0.0),
             ],
-            latent: Some(30),
-            style: AeStyle::Keras,
-            coordconv: false,
-        }
+            30,
+        )
     }
 
     /// The masked-loss net of the "unpunished region" experiment with middle pool `p`
