@@ -48,6 +48,7 @@ pub(super) fn check_bias(op: &'static str, b: Option<&Tensor<f32>>, len: usize) 
 
 fn validate(x: Shape, w: &QuantizedWeights, params: &Conv1dParams) -> Result<Geom> {
     params.validate(OP)?;
+    w.check(OP)?;
     let (n, c_in, l_in) = x.dims3(OP, "input")?;
     let (c_out, w_c_in, k) = w.shape.dims3(OP, "weight")?;
     if x.numel() == 0 {

@@ -50,6 +50,7 @@ pub fn qlinear_with(
 ) -> Result<Tensor<f32>> {
     crate::simd::try_isa()?;
     check_scale(OP, x_scale)?;
+    w.check(OP)?;
     let (n, inp) = x.shape().dims2(OP, "input")?;
     let (out, w_in) = w.shape.dims2(OP, "weight")?;
     if n == 0 || inp == 0 {

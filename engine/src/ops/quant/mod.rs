@@ -169,6 +169,55 @@ impl QuantizedWeights {
         })
     }
 
+    /// Checks a (possibly hand-built: the fields are public) set of codes before a kernel uses
+    /// them: `rows × cols_padded` codes and `rows` scales matching `shape`, and no code −128
+    /// (the symmetric range is −127..=127; the AVX2 kernel's sign trick relies on it).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] naming `op`, the field and the first offending position.
+    pub fn check(&self, op: &'static str) -> Result<()> {
+        let bad = |name: &'static str, value: String, why: String| {
+            Err(Error::InvalidParam {
+                op,
+                name,
+                value,
+                why,
+            })
+        };
+        let (rows, cols) = (self.rows, self.cols);
+        if rows == 0
+            || rows * cols != self.shape.numel()
+            || self.shape.dims().first() != Some(&rows)
+            || self.cols_padded < cols
+            || self.q.len() != rows * self.cols_padded
+            || self.scales.len() != rows
+        {
+            return bad(
+                "quantized weights",
+                format!(
+                    "shape {}, rows {rows}, cols {cols}, cols_padded {}, {} codes, {} scales",
+                    self.shape,
+                    self.cols_padded,
+                    self.q.len(),
+                    self.scales.len()
+                ),
+                "the sizes disagree (build them with QuantizedWeights::from_tensor)".into(),
+            );
+        }
+        if let Some(i) = self.q.iter().position(|&v| v == i8::MIN) {
+            return bad(
+                "quantized weight code",
+                format!(
+                    "-128 at row {}, column {}",
+                    i / self.cols_padded,
+                    i % self.cols_padded
+                ),
+                "symmetric int8 codes lie in −127..=127".into(),
+            );
+        }
+        Ok(())
+    }
+
     /// The f32 weight these codes stand for, `scales[o]·q[o, p]` (to measure the rounding).
     pub fn dequantize(&self) -> Tensor<f32> {
         let mut data = Vec::with_capacity(self.rows * self.cols);

@@ -248,4 +248,14 @@ fn quant_errors_name_the_problem() {
     .unwrap();
     let err = qlinear(&Tensor::zeros(Shape::d2(2, 4)), 0.1, &wl, None).unwrap_err();
     assert!(err.to_string().contains("4 features"), "{err}");
+    // Hand-edited codes: −128 (outside the symmetric range) and a truncated code buffer are
+    // named errors, not a panic in a SIMD kernel.
+    let mut bad = w.clone();
+    bad.q[5] = i8::MIN;
+    let err = qconv1d(&x, 0.1, &bad, None, Conv1dParams::default()).unwrap_err();
+    assert!(err.to_string().contains("-128 at row 0, column 5"), "{err}");
+    let mut short = wl.clone();
+    short.q.pop();
+    let err = qlinear(&Tensor::zeros(Shape::d2(2, 3)), 0.1, &short, None).unwrap_err();
+    assert!(err.to_string().contains("sizes disagree"), "{err}");
 }
