@@ -26,6 +26,92 @@ pub struct CommonArgs {
     /// A small configuration for smoke runs and CI.
     #[arg(long)]
     pub quick: bool,
+    /// An option of the experiment, `KEY=VALUE` (repeatable; the last value of a key wins).
+    /// `--set help` lists the keys the experiment accepts.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// The experiment options given with `--set KEY=VALUE`, parsed and typed on demand.
+///
+/// Each experiment declares the keys it reads ([`crate::exp::Experiment::options`]); a key it
+/// does not know is an error before anything runs, so a typo never silently runs the default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    pairs: Vec<(String, String)>,
+}
+
+impl Options {
+    /// Parses `KEY=VALUE` strings.
+    ///
+    /// # Errors
+    /// A string without `=`, or with an empty key.
+    pub fn parse(items: &[String]) -> anyhow::Result<Options> {
+        let pairs = items
+            .iter()
+            .map(|item| {
+                let (k, v) = item.split_once('=').ok_or_else(|| {
+                    anyhow::anyhow!("--set {item}: expected KEY=VALUE (try --set help)")
+                })?;
+                anyhow::ensure!(!k.trim().is_empty(), "--set {item}: empty key");
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Options { pairs })
+    }
+
+    /// Options from `(key, value)` pairs (for library callers and tests).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Options {
+        Options {
+            pairs: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// The keys given, in order (repeated keys repeated).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.pairs.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// Only the options whose key is in `known`.
+    pub fn restricted_to(&self, known: &[&str]) -> Options {
+        Options {
+            pairs: self
+                .pairs
+                .iter()
+                .filter(|(k, _)| known.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The value of `key` (the last one given), if any.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of `key` parsed as `T`.
+    ///
+    /// # Errors
+    /// A value that does not parse (the message names the key and the value).
+    pub fn parsed<T: std::str::FromStr>(&self, key: &str) -> anyhow::Result<Option<T>> {
+        self.get(key)
+            .map(|v| {
+                v.parse::<T>().map_err(|_| {
+                    anyhow::anyhow!(
+                        "--set {key}={v}: not a valid {}",
+                        std::any::type_name::<T>()
+                    )
+                })
+            })
+            .transpose()
+    }
 }
 
 /// Where an experiment's ECGs come from.
@@ -48,6 +134,14 @@ impl DataSource {
 }
 
 impl CommonArgs {
+    /// The `--set` options.
+    ///
+    /// # Errors
+    /// As [`Options::parse`].
+    pub fn options(&self) -> anyhow::Result<Options> {
+        Options::parse(&self.set)
+    }
+
     /// Resolves the data directory: `--data`, then `ECGRAD_DATA`, then `../shared/data`.
     ///
     /// # Errors
@@ -97,5 +191,32 @@ impl CommonArgs {
                 .map_err(|e| anyhow::anyhow!("cannot start {n} threads: {e}"))?;
         }
         Ok(rayon::current_num_threads())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_parse_type_and_name_bad_values() {
+        let o = Options::parse(&["epochs=3".into(), " models = cnn,resnet1d".into()]).unwrap();
+        assert_eq!(o.parsed::<usize>("epochs").unwrap(), Some(3));
+        assert_eq!(o.get("models"), Some("cnn,resnet1d"));
+        assert_eq!(o.get("absent"), None);
+        // The last value of a repeated key wins.
+        let o = Options::parse(&["epochs=3".into(), "epochs=5".into()]).unwrap();
+        assert_eq!(o.parsed::<usize>("epochs").unwrap(), Some(5));
+        let e = Options::parse(&["epochs=x".into()])
+            .unwrap()
+            .parsed::<usize>("epochs")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("epochs=x"), "{e}");
+        let e = Options::parse(&["epochs".into()]).unwrap_err().to_string();
+        assert!(e.contains("KEY=VALUE"), "{e}");
+        assert!(Options::parse(&["=3".into()]).is_err());
+        let r = Options::from_pairs(&[("a", "1"), ("b", "2")]).restricted_to(&["b"]);
+        assert_eq!(r.keys().collect::<Vec<_>>(), ["b"]);
     }
 }

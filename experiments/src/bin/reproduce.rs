@@ -52,6 +52,22 @@ fn main() -> anyhow::Result<()> {
     for name in &cli.only {
         exp::find(name)?;
     }
+    let selected: Vec<&exp::Experiment> = ALL
+        .iter()
+        .filter(|e| cli.only.is_empty() || cli.only.iter().any(|n| n == e.name))
+        .collect();
+    if cli.common.set.iter().any(|s| s == "help") {
+        for e in &selected {
+            print!("{}", e.options_help());
+        }
+        return Ok(());
+    }
+    for key in cli.common.options()?.keys() {
+        anyhow::ensure!(
+            selected.iter().any(|e| e.option_keys().contains(&key)),
+            "--set {key}: no selected experiment reads this option (see --set help)"
+        );
+    }
     let start = Instant::now();
     let isa = ecgrad_engine::init()?;
     let threads = cli.common.init_threads()?;
@@ -71,13 +87,19 @@ fn main() -> anyhow::Result<()> {
     );
     println!("data: {}", args.data_source()?.describe());
 
-    let selected: Vec<&exp::Experiment> = ALL
-        .iter()
-        .filter(|e| cli.only.is_empty() || cli.only.iter().any(|n| n == e.name))
-        .collect();
+    // Each experiment gets the `--set` options it reads; a key no selected experiment reads
+    // was refused above.
     let outcomes: Vec<exp::Outcome> = selected
         .iter()
-        .map(|e| exp::execute(e, &args, base.join(e.name)))
+        .map(|e| {
+            let mut own = args.clone();
+            let keys = e.option_keys();
+            own.set.retain(|s| {
+                s.split_once('=')
+                    .is_some_and(|(k, _)| keys.contains(&k.trim()))
+            });
+            exp::execute(e, &own, base.join(e.name))
+        })
         .collect();
 
     let provenance = Provenance::collect("reproduce", args.seed, "");

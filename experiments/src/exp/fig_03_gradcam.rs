@@ -43,7 +43,7 @@ fn cams(net: &Net, part: &Part, idx: &[usize], class: usize) -> Result<Vec<Vec<f
 /// # Errors
 /// Data, training, checkpoint, Grad-CAM or write errors.
 pub fn run(run: &mut Run) -> Result<()> {
-    let cfg = Config::defaults(run.quick(), run.seed(), &run.out)?;
+    let cfg = Config::defaults(run.quick(), run.seed(), &run.out, &run.options)?;
     let per_group = if cfg.quick { 20 } else { 200 };
     let mut table = Table::new(
         &format!(

@@ -19,7 +19,7 @@ use crate::table::{Cell, Table};
 /// # Errors
 /// Data, training, checkpoint or write errors.
 pub fn run(run: &mut Run) -> Result<()> {
-    let cfg = Config::defaults(run.quick(), run.seed(), &run.out)?;
+    let cfg = Config::defaults(run.quick(), run.seed(), &run.out, &run.options)?;
     let mut table = Table::new(
         &format!(
             "One-vs-rest AUC with 95 % CIs ({}; {} resamples, by beat intra, by patient inter)",

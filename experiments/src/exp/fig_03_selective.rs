@@ -119,7 +119,7 @@ fn noise_source(source: &DataSource, seed: u64) -> Result<(Vec<f32>, String)> {
 /// # Errors
 /// Data, training, checkpoint or write errors.
 pub fn run(run: &mut Run) -> Result<()> {
-    let cfg = Config::defaults(run.quick(), run.seed(), &run.out)?;
+    let cfg = Config::defaults(run.quick(), run.seed(), &run.out, &run.options)?;
     let (noise, noise_desc) = noise_source(run.source(), cfg.seed)?;
     let mut cal = Table::new(
         &format!(

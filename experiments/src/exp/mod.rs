@@ -54,7 +54,7 @@ use anyhow::Context;
 use clap::Parser;
 use serde::Serialize;
 
-use crate::cli::{CommonArgs, DataSource};
+use crate::cli::{CommonArgs, DataSource, Options};
 use crate::plot::{FigureFiles, Plot};
 use crate::report::{Provenance, write_json};
 use crate::table::{Table, TableFiles};
@@ -68,6 +68,57 @@ pub struct Experiment {
     pub about: &'static str,
     /// The experiment itself.
     pub run: fn(&mut Run) -> anyhow::Result<()>,
+    /// The `--set KEY=VALUE` options it reads (empty for most).
+    pub options: &'static [ExpOption],
+}
+
+/// One `--set` option of an experiment: its key and what it does (with its defaults).
+#[derive(Clone, Copy, Debug)]
+pub struct ExpOption {
+    /// The key.
+    pub key: &'static str,
+    /// Meaning and defaults, one line.
+    pub help: &'static str,
+}
+
+impl Experiment {
+    /// The keys of [`Experiment::options`].
+    pub fn option_keys(&self) -> Vec<&'static str> {
+        self.options.iter().map(|o| o.key).collect()
+    }
+
+    /// The `--set help` text: every option with its meaning.
+    pub fn options_help(&self) -> String {
+        if self.options.is_empty() {
+            return format!("{} takes no --set options\n", self.name);
+        }
+        let mut s = format!("options of {} (--set KEY=VALUE):\n", self.name);
+        for o in self.options {
+            s.push_str(&format!("  {:<16} {}\n", o.key, o.help));
+        }
+        s
+    }
+
+    /// Checks that every `--set` key is one this experiment reads.
+    ///
+    /// # Errors
+    /// The first unknown key, with the known ones.
+    pub fn check_options(&self, options: &Options) -> anyhow::Result<()> {
+        let known = self.option_keys();
+        for k in options.keys() {
+            anyhow::ensure!(
+                known.contains(&k),
+                "{}: unknown option `{k}` (known: {})",
+                self.name,
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Every experiment, in the order `reproduce` runs them.
@@ -75,81 +126,97 @@ pub const ALL: &[Experiment] = &[
     Experiment {
         name: "demo_engine",
         about: "the engine on an ECG: naive vs production 1D convolution, same numbers, speed-up",
+        options: &[],
         run: demo_engine::run,
     },
     Experiment {
         name: "table_00_denoising",
         about: "seed 000: ACDAE vs band-pass/median and wavelet denoisers, white and NSTDB noise across input SNRs; beat accuracy on noisy vs denoised beats",
+        options: &[],
         run: table_00_denoising::run,
     },
     Experiment {
         name: "fig_00_cnn_basics",
         about: "CNN basics: a hand-set QRS kernel on an ECG, learned filters, receptive fields, dense vs conv parameters",
+        options: &[],
         run: fig_00_cnn_basics::run,
     },
     Experiment {
         name: "table_01_edge",
         about: "edge models: standard vs depthwise-separable BeatCnn in f32 and int8 — size, FLOPs, latency, accuracy",
+        options: &[],
         run: table_01_edge::run,
     },
     Experiment {
         name: "table_01_unsupervised",
         about: "features without labels: autoencoder and contrastive encoder, K-means/DBSCAN, anomaly AUROC, linear probes",
+        options: &[],
         run: table_01_unsupervised::run,
     },
     Experiment {
         name: "table_02_transfer",
         about: "spectrogram Cnn2d, residual vs plain, MIT-BIH → LUDB transfer with AUC, ECE and subgroups",
+        options: &[],
         run: table_02_transfer::run,
     },
     Experiment {
         name: "fig_04_ae_training",
         about: "seed 004: convolutional autoencoders on 4-s V6 windows, loss curves and reconstruction errors",
+        options: &[],
         run: fig_04_ae_training::run,
     },
     Experiment {
         name: "fig_04_interpolation",
         about: "seed 004: latent interpolation between whole ECGs, R-peak and wave counts along the path",
+        options: &[],
         run: fig_04_interpolation::run,
     },
     Experiment {
         name: "fig_04_cycle_interpolation",
         about: "seed 004: latent interpolation between single cycles, T-wave drift vs jump",
+        options: &[],
         run: fig_04_cycle_interpolation::run,
     },
     Experiment {
         name: "fig_04_unpunished",
         about: "seed 004: masked-loss good vs bad networks on ECG vs Gaussian-process signals",
+        options: &[],
         run: fig_04_unpunished::run,
     },
     Experiment {
         name: "fig_04_coordconv",
         about: "beyond seed 004: single-cycle interpolation with CoordConv1d vs plain convolutions",
+        options: &[],
         run: fig_04_coordconv::run,
     },
     Experiment {
         name: "table_03_models",
         about: "seed 003: CNN, CNN-LSTM, CNN-LSTM-Attention, ResNet-1D on MIT-BIH, both protocols, loss and GAN ablations, 95 % CIs",
+        options: crate::seed003::common::OPTIONS,
         run: table_03_models::run,
     },
     Experiment {
         name: "table_03_ensembles",
         about: "seed 003: soft/weighted average, majority vote, Top2-Weighted, best-2 over the base networks (validation weights), 95 % CIs",
+        options: crate::seed003::common::OPTIONS,
         run: table_03_ensembles::run,
     },
     Experiment {
         name: "fig_03_roc",
         about: "seed 003: per-class ROC curves with AUC for the best single model and the best ensemble",
+        options: crate::seed003::common::OPTIONS,
         run: fig_03_roc::run,
     },
     Experiment {
         name: "fig_03_gradcam",
         about: "seed 003: Grad-CAM over correct and wrong beats per class, mass in the P/QRS/T windows",
+        options: crate::seed003::common::OPTIONS,
         run: fig_03_gradcam::run,
     },
     Experiment {
         name: "fig_03_selective",
         about: "seed 003: temperature scaling, ECE, ensemble and MC-dropout uncertainty, risk–coverage, noise OOD check",
+        options: crate::seed003::common::OPTIONS,
         run: fig_03_selective::run,
     },
 ];
@@ -205,6 +272,8 @@ pub struct Run {
     pub summary: Vec<String>,
     /// Inputs read (path, SHA-256), for metrics.json.
     pub inputs: Vec<(String, String)>,
+    /// The `--set` options (checked against the experiment's keys by [`execute`]).
+    pub options: Options,
 }
 
 impl Run {
@@ -214,6 +283,7 @@ impl Run {
     /// An invalid `--data`/`ECGRAD_DATA`, or `out` cannot be created.
     pub fn new(name: &str, args: &CommonArgs, out: PathBuf) -> anyhow::Result<Run> {
         let source = args.data_source()?;
+        let options = args.options()?;
         std::fs::create_dir_all(&out)
             .with_context(|| format!("cannot create output directory {}", out.display()))?;
         Ok(Run {
@@ -224,6 +294,7 @@ impl Run {
             artifacts: Vec::new(),
             summary: Vec::new(),
             inputs: Vec::new(),
+            options,
         })
     }
     /// The experiment seed.
@@ -389,7 +460,9 @@ pub fn execute(exp: &Experiment, args: &CommonArgs, out: PathBuf) -> Outcome {
         summary: Vec::new(),
         error: None,
     };
-    let mut run = match Run::new(exp.name, args, out) {
+    let mut run = match Run::new(exp.name, args, out)
+        .and_then(|r| exp.check_options(&r.options).map(|()| r))
+    {
         Ok(r) => r,
         Err(e) => {
             outcome.error = Some(format!("{e:#}"));
@@ -455,6 +528,11 @@ struct SingleCli {
 pub fn main_for(name: &str) -> anyhow::Result<()> {
     let exp = find(name)?;
     let cli = SingleCli::parse();
+    if cli.common.set.iter().any(|s| s == "help") {
+        print!("{}", exp.options_help());
+        return Ok(());
+    }
+    exp.check_options(&cli.common.options()?)?;
     let isa = ecgrad_engine::init()?;
     let threads = cli.common.init_threads()?;
     println!(

@@ -20,7 +20,7 @@ use crate::table::{Cell, Table};
 /// # Errors
 /// Data, training, checkpoint or write errors.
 pub fn run(run: &mut Run) -> Result<()> {
-    let cfg = Config::defaults(run.quick(), run.seed(), &run.out)?;
+    let cfg = Config::defaults(run.quick(), run.seed(), &run.out, &run.options)?;
     let mut csv = header();
     csv.push('\n');
     let mut results = Vec::new();

@@ -33,7 +33,7 @@ use crate::table::{Cell, Table};
 /// # Errors
 /// Data, training, checkpoint or write errors.
 pub fn run(run: &mut Run) -> Result<()> {
-    let cfg = Config::defaults(run.quick(), run.seed(), &run.out)?;
+    let cfg = Config::defaults(run.quick(), run.seed(), &run.out, &run.options)?;
     println!(
         "seed 003 models: protocols {:?}, models {:?}, ablations on {:?}, {} epochs max, cache {}",
         cfg.protocols,
@@ -300,8 +300,17 @@ fn protocol_run(
     main.note(PAPER_F1_NOTE);
     main.note(format!("Data: {}", splits.description));
     main.note(format!(
-        "Training: Adam lr {}, batch {}, ≤ {} epochs, early stopping on validation macro-F1 (patience {:?}); focal α = 1, γ = 2; weighted CE w = n/(k·n_c); GAN ratio {} × N ({} steps per class).",
-        cfg.hyper.lr, cfg.hyper.batch_size, cfg.hyper.epochs, cfg.hyper.patience, cfg.gan.ratio, cfg.gan.steps
+        "Training: Adam lr {}{}, batch {}, ≤ {} epochs, weights of the best validation macro-F1 epoch (early-stopping patience {}); focal α = 1, γ = 2; weighted CE w = n/(k·n_c); GAN ratio {} × N ({} steps per class).",
+        cfg.hyper.lr,
+        cfg.hyper.cosine_floor.map_or(String::new(), |f| format!(
+            " cosine-annealed to {:.0e}",
+            cfg.hyper.lr * f
+        )),
+        cfg.hyper.batch_size,
+        cfg.hyper.epochs,
+        cfg.hyper.patience.map_or("none".to_string(), |p| p.to_string()),
+        cfg.gan.ratio,
+        cfg.gan.steps
     ));
     main.note("Paper (arXiv 2602.17701, protocol unstated): CNN-LSTM accuracy 0.982, F1 0.951; Top2-Weighted ensemble F1 0.958 (P 0.986, R 0.934).");
     run.table(&main, &format!("table_03_models_{}", p.name()))?;

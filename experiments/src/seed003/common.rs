@@ -1,20 +1,20 @@
 //! # What the five seed-003 experiments share: the run configuration, the checkpoint cache,
 //! and "give me the trained base models of this protocol"
 //!
-//! **Configuration.** `--quick` or not chooses the defaults ([`Config::defaults`]); the binaries
-//! take only the common arguments, so a few environment variables narrow or resize a run
-//! (handy for a partial run in the background; every value used goes into `metrics.json`):
+//! **Configuration.** `--quick` or not chooses the defaults ([`Config::defaults`]); options
+//! given as `--set KEY=VALUE` narrow or resize a run (every value used goes into
+//! `metrics.json`; `--set help` lists them):
 //!
-//! | variable | meaning | default (full / quick) |
+//! | key | meaning | default (full / quick) |
 //! |---|---|---|
-//! | `SEED003_PROTOCOLS` | `intra,inter` | both / both |
-//! | `SEED003_MODELS` | comma list of `cnn,cnn_lstm,cnn_lstm_attention,resnet1d` | all / all |
-//! | `SEED003_ABLATION_MODELS` | models that also get wce, focal and CE + GAN (`none`: no ablation) | all / `cnn` |
-//! | `SEED003_EPOCHS` | maximum epochs | 20 / 2 |
-//! | `SEED003_MAX_TRAIN` | cap on training beats (seeded subset) | none / none |
-//! | `SEED003_RESAMPLES` | bootstrap resamples | 1000 / 1000 |
-//! | `SEED003_GAN_RATIO` | minority classes raised to this × N | 0.15 / 0.5 |
-//! | `SEED003_CACHE` | checkpoint cache folder | `<out>/../table_03_models/models` |
+//! | `protocols` | `intra,inter` | both / both |
+//! | `models` | comma list of `cnn,cnn_lstm,cnn_lstm_attention,resnet1d` | all / all |
+//! | `ablation_models` | models that also get wce, focal and CE + GAN (`none`: no ablation) | `cnn` / `cnn` |
+//! | `epochs` | maximum epochs | 12 / 2 |
+//! | `max_train` | cap on training beats (seeded subset) | none / none |
+//! | `resamples` | bootstrap resamples | 1000 / 1000 |
+//! | `gan_ratio` | minority classes raised to this × N | 0.15 / 0.5 |
+//! | `cache` | checkpoint cache folder | `<out>/../table_03_models/models` |
 //!
 //! **Base models.** Ensembles, ROC, Grad-CAM and selective prediction use each network's
 //! plain cross-entropy model without GAN (the "base" models); [`base_models`] loads them from
@@ -29,7 +29,8 @@ use super::protocol::{Protocol, QuickCaps, Splits, prepare};
 use super::run::{Trained, train_or_load};
 use super::spec::{GanConfig, Hyper, LossKind, TrainSpec};
 use super::zoo::{ModelKind, Net};
-use crate::cli::DataSource;
+use crate::cli::{DataSource, Options};
+use crate::exp::ExpOption;
 
 /// The configuration of one seed-003 run (see the module docs).
 #[derive(Clone, Debug, Serialize)]
@@ -56,62 +57,100 @@ pub struct Config {
     pub cache: PathBuf,
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// The `--set` options every seed-003 binary reads (see the module docs).
+pub const OPTIONS: &[ExpOption] = &[
+    ExpOption {
+        key: "protocols",
+        help: "protocols to run: intra,inter (default both)",
+    },
+    ExpOption {
+        key: "models",
+        help: "networks: cnn,cnn_lstm,cnn_lstm_attention,resnet1d (default all)",
+    },
+    ExpOption {
+        key: "ablation_models",
+        help: "networks that also get weighted CE, focal and CE + GAN, or none (default cnn)",
+    },
+    ExpOption {
+        key: "epochs",
+        help: "maximum epochs (default 12; quick 2)",
+    },
+    ExpOption {
+        key: "max_train",
+        help: "cap on training beats, a seeded subset (default all)",
+    },
+    ExpOption {
+        key: "resamples",
+        help: "bootstrap resamples of the confidence intervals (default 1000)",
+    },
+    ExpOption {
+        key: "gan_ratio",
+        help: "GAN raises each minority class to this × the N count (default 0.15; quick 0.5)",
+    },
+    ExpOption {
+        key: "cache",
+        help: "checkpoint cache folder (default <out>/../table_03_models/models)",
+    },
+];
+
+/// A comma-separated option as trimmed names.
+fn list(options: &Options, key: &str) -> Option<Vec<String>> {
+    options
+        .get(key)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
 }
 
-fn env_num<T: std::str::FromStr>(name: &str) -> Result<Option<T>> {
-    env(name)
-        .map(|v| {
-            v.trim()
-                .parse::<T>()
-                .map_err(|_| anyhow::anyhow!("{name} = `{v}` is not a number"))
-        })
-        .transpose()
-}
-
-fn env_models(name: &str) -> Result<Option<Vec<ModelKind>>> {
-    env(name)
-        .map(|v| {
-            if v.trim() == "none" {
+/// A list of network names (`none`: the empty list).
+fn model_list(options: &Options, key: &str) -> Result<Option<Vec<ModelKind>>> {
+    list(options, key)
+        .map(|names| {
+            if names == ["none"] {
                 return Ok(Vec::new());
             }
-            v.split(',').map(|s| ModelKind::parse(s.trim())).collect()
+            names
+                .iter()
+                .map(|s| ModelKind::parse(s).with_context(|| format!("--set {key}")))
+                .collect()
         })
         .transpose()
 }
 
 impl Config {
-    /// The defaults for `quick`, then the `SEED003_*` overrides; `out` is the binary's output
-    /// folder (the cache goes beside it by default).
+    /// The defaults for `quick`, then the `--set` overrides in `options`; `out` is the
+    /// binary's output folder (the cache goes beside it by default).
     ///
     /// # Errors
-    /// An unparsable environment variable (the message names it).
-    pub fn defaults(quick: bool, seed: u64, out: &std::path::Path) -> Result<Config> {
+    /// An unparsable option (the message names it).
+    pub fn defaults(
+        quick: bool,
+        seed: u64,
+        out: &std::path::Path,
+        options: &Options,
+    ) -> Result<Config> {
         let mut hyper = if quick { Hyper::quick() } else { Hyper::full() };
-        if let Some(e) = env_num::<usize>("SEED003_EPOCHS")? {
+        if let Some(e) = options.parsed::<usize>("epochs")? {
             hyper.epochs = e.max(1);
         }
-        hyper.max_train = env_num::<usize>("SEED003_MAX_TRAIN")?;
+        hyper.max_train = options.parsed::<usize>("max_train")?;
         // Quick runs cap the classes (N only 3× the others), so they need a larger ratio for
         // the GAN to add anything.
-        let ratio = env_num::<f64>("SEED003_GAN_RATIO")?.unwrap_or(if quick { 0.5 } else { 0.15 });
-        let protocols = match env("SEED003_PROTOCOLS") {
+        let ratio = options
+            .parsed::<f64>("gan_ratio")?
+            .unwrap_or(if quick { 0.5 } else { 0.15 });
+        let protocols = match list(options, "protocols") {
             Some(v) => v
-                .split(',')
-                .map(|s| Protocol::parse(s.trim()))
+                .iter()
+                .map(|s| Protocol::parse(s).context("--set protocols"))
                 .collect::<Result<_>>()?,
             None => Protocol::ALL.to_vec(),
         };
-        let models = env_models("SEED003_MODELS")?.unwrap_or_else(|| ModelKind::ALL.to_vec());
-        let ablation_models = env_models("SEED003_ABLATION_MODELS")?.unwrap_or_else(|| {
-            if quick {
-                vec![ModelKind::Cnn]
-            } else {
-                ModelKind::ALL.to_vec()
-            }
-        });
-        let cache = match env("SEED003_CACHE") {
+        let models = model_list(options, "models")?.unwrap_or_else(|| ModelKind::ALL.to_vec());
+        // The loss and GAN ablations run on the CNN only by default: four trainings per
+        // network would quadruple the grid, and the CNN is the cheapest network to ablate on.
+        let ablation_models =
+            model_list(options, "ablation_models")?.unwrap_or_else(|| vec![ModelKind::Cnn]);
+        let cache = match options.get("cache").filter(|c| !c.is_empty()) {
             Some(c) => PathBuf::from(c),
             None => out
                 .parent()
@@ -131,7 +170,7 @@ impl Config {
             } else {
                 GanConfig::full(ratio)
             },
-            resamples: env_num::<usize>("SEED003_RESAMPLES")?.unwrap_or(1000),
+            resamples: options.parsed::<usize>("resamples")?.unwrap_or(1000),
             caps: quick.then(QuickCaps::quick),
             cache,
         })

@@ -7,7 +7,8 @@
 //! 1. optional GAN augmentation of the training part ([`super::gan_aug`], training beats only);
 //! 2. the loss: CE, class-weighted CE with w = n/(k·n_c) from the (augmented) training counts,
 //!    or focal (α = 1, γ);
-//! 3. Adam (lr from the spec, β = (0.9, 0.999)), shuffled mini-batches, infra's training loop
+//! 3. Adam (lr from the spec, β = (0.9, 0.999); cosine annealing if the spec asks for it),
+//!    shuffled mini-batches, infra's training loop
 //!    (`train::fit_classifier`): validation macro-F1 after every epoch, early stopping with the
 //!    spec's patience, best-epoch weights restored;
 //! 4. the checkpoint (safetensors, atomic) and the sidecar JSON: spec, history (per-epoch
@@ -19,7 +20,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use ecgrad_engine::{Rng, Tensor};
-use ecgrad_models::autograd::optim::{Adam, AdamConfig};
+use ecgrad_models::autograd::optim::{Adam, AdamConfig, CosineAnnealingLr};
 use ecgrad_models::{Module, checkpoint};
 use serde_json::{Value, json};
 
@@ -30,7 +31,7 @@ use super::zoo::Net;
 use crate::metrics::softmax_rows;
 use crate::report::write_json;
 use crate::train::classifier::{ClassLoss, ClassMetric, ClassifierOptions, fit_classifier};
-use crate::train::{Goal, TrainConfig, predict};
+use crate::train::{Goal, Schedule, TrainConfig, predict};
 
 /// A model ready for evaluation.
 #[derive(Debug)]
@@ -124,6 +125,14 @@ pub fn train_or_load(
     })?;
     let mut config = TrainConfig::new(spec.hyper.epochs, "macro_f1", Goal::Maximize);
     config.patience = spec.hyper.patience;
+    if let Some(floor) = spec.hyper.cosine_floor {
+        // T_max = epochs − 1, so the last epoch runs at exactly lr · floor.
+        config.schedule = Schedule::PerEpoch(Box::new(CosineAnnealingLr {
+            base_lr: spec.hyper.lr,
+            t_max: spec.hyper.epochs.saturating_sub(1).max(1),
+            eta_min: spec.hyper.lr * floor,
+        }));
+    }
     config.quiet = quiet;
     config.label = spec.label();
     let options = ClassifierOptions::new(spec.hyper.batch_size, loss.clone(), ClassMetric::MacroF1);

@@ -90,17 +90,26 @@ pub struct Hyper {
     pub lr: f64,
     /// Cap on training beats per epoch (a seeded random subset each run; `None` = all).
     pub max_train: Option<usize>,
+    /// Cosine annealing of the rate from `lr` to `lr · f` over `epochs` (`None`: constant).
+    pub cosine_floor: Option<f64>,
 }
 
 impl Hyper {
-    /// The full configuration: up to 20 epochs, patience 4, batch 128, Adam lr 1e-3.
+    /// The full configuration: 12 epochs, batch 128, Adam lr 1e-3 annealed by a cosine to
+    /// 1e-5, no early stopping (the best validation epoch is kept).
+    ///
+    /// The paper states none of these. 12 epochs of ~590 steps (75 598 intra-patient training
+    /// beats) is ~7 000 Adam steps, and the grid then fits in about an hour per core on 2
+    /// cores. At a constant rate the validation macro-F1 of the CNN swung between 0.73 and 0.86
+    /// from epoch to epoch (a first run); the annealing lets the last epochs settle.
     pub fn full() -> Hyper {
         Hyper {
-            epochs: 20,
-            patience: Some(4),
+            epochs: 12,
+            patience: None,
             batch_size: 128,
             lr: 1e-3,
             max_train: None,
+            cosine_floor: Some(0.01),
         }
     }
 
@@ -112,6 +121,7 @@ impl Hyper {
             batch_size: 32,
             lr: 2e-3,
             max_train: None,
+            cosine_floor: None,
         }
     }
 }
