@@ -82,11 +82,12 @@ fn bench(c: &mut Criterion, group_name: &str, with_backward: bool) {
         };
         group.throughput(Throughput::Elements(flops));
         for (name, imp, isa, threads) in variants(s) {
+            // One pool of `threads` threads pinned to `isa` per variant, kept warm across all of
+            // its samples (as in a training run); building it is outside the timed region.
+            let pool = parallel::isa_pool(isa, threads).expect("the ISA was listed as supported");
             group.bench_with_input(BenchmarkId::new(name, s.name), s, |b, s| {
-                // Each timed batch runs inside a fresh pool of `threads` threads pinned to `isa`;
-                // building the pool happens outside the timed region.
                 b.iter_custom(|iters| {
-                    parallel::with_isa_threads(isa, threads, || {
+                    pool.install(|| {
                         let start = Instant::now();
                         for _ in 0..iters {
                             if with_backward {
@@ -97,7 +98,6 @@ fn bench(c: &mut Criterion, group_name: &str, with_backward: bool) {
                         }
                         start.elapsed()
                     })
-                    .expect("the ISA was listed as supported")
                 });
             });
         }

@@ -117,11 +117,11 @@ fn group(c: &mut Criterion, name: &str, train: bool) {
             let mut model = (w.build)();
             model.set_training(train);
             let mut opt = Adam::new(AdamConfig::adam()).expect("valid Adam config");
+            // One warm pool per thread count, reused by every sample (as in a training run).
+            let pool = parallel::isa_pool(isa, threads).expect("the best ISA is supported");
             g.bench_function(id, |b| {
-                // Each timed batch runs inside a fresh pool of `threads` threads; building the
-                // pool is outside the timed region.
                 b.iter_custom(|iters| {
-                    parallel::with_isa_threads(isa, threads, || {
+                    pool.install(|| {
                         let start = Instant::now();
                         for _ in 0..iters {
                             if train {
@@ -132,7 +132,6 @@ fn group(c: &mut Criterion, name: &str, train: bool) {
                         }
                         start.elapsed()
                     })
-                    .expect("the best ISA is supported")
                 });
             });
         }

@@ -42,18 +42,28 @@ pub fn with_isa_threads<R: Send>(
     threads: usize,
     f: impl FnOnce() -> R + Send,
 ) -> crate::Result<R> {
+    // `install` runs `f` on one of the pool's threads, so `f` itself sees the override too.
+    Ok(isa_pool(isa, threads)?.install(f))
+}
+
+/// A pool of `threads` threads whose every thread uses `isa`, to keep and reuse: benchmarks
+/// build one per configuration, so that the timed loops see warm, already-spawned workers as a
+/// long-running program does (a fresh pool per measurement adds thread start-up and cold
+/// caches to every sample).
+///
+/// # Errors
+/// [`crate::Error::Isa`] if this CPU cannot run `isa`.
+pub fn isa_pool(isa: Isa, threads: usize) -> crate::Result<rayon::ThreadPool> {
     if !isa.is_supported() {
         return Err(crate::Error::Isa(format!(
             "{isa} is not supported by this CPU"
         )));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
+    Ok(rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .start_handler(move |_| simd::set_thread_isa(Some(isa)))
         .build()
-        .expect("invariant: a small rayon pool can always be built");
-    // `install` runs `f` on one of the pool's threads, so `f` itself sees the override too.
-    Ok(pool.install(f))
+        .expect("invariant: a small rayon pool can always be built"))
 }
 
 /// Deterministic parallel reduction of per-item contributions into one buffer.
