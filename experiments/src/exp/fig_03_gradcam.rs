@@ -60,7 +60,7 @@ pub fn run(run: &mut Run) -> Result<()> {
             "QRS",
             "T",
             "other",
-            "dominant",
+            "densest (× flat map)",
         ],
     );
     let [pw, qw, tw] = wave_windows(BEAT_LEN);
@@ -171,6 +171,7 @@ pub fn run(run: &mut Run) -> Result<()> {
         "Windows (125 Hz, R at sample 62): P [{}, {}), QRS [{}, {}), T [{}, {}) samples — fixed typical timings, not per-beat delineation (a V beat has no P wave in its 'P' window).",
         pw.start, pw.end, qw.start, qw.end, tw.start, tw.end
     ));
+    table.note("P, QRS, T, other: mean fraction of the Grad-CAM mass; they favour wide regions (a flat map gives 'other' 0.58). 'Densest': the region with the largest mass per sample, as a multiple of a flat map's.");
     table.note("Grad-CAM of the predicted class at the last convolutional feature map (relu3; ResNet-1D: layer3.1.relu2), linearly upsampled to 187 samples; maps with no positive mass are not averaged.");
     run.table(&table, "table_03_gradcam_regions")?;
     run.write_metrics(&json!({"config": cfg, "beats_per_row": per_group, "results": results}))?;
