@@ -75,6 +75,11 @@ impl Options {
         self.pairs.iter().map(|(k, _)| k.as_str())
     }
 
+    /// Back to `--set` arguments (`KEY=VALUE` strings), e.g. to hand a subset on.
+    pub fn to_set_args(&self) -> Vec<String> {
+        self.pairs.iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
+
     /// Only the options whose key is in `known`.
     pub fn restricted_to(&self, known: &[&str]) -> Options {
         Options {
@@ -134,6 +139,11 @@ impl DataSource {
 }
 
 impl CommonArgs {
+    /// True if `--set help` was given (list the options instead of running).
+    pub fn asks_option_help(&self) -> bool {
+        self.set.iter().any(|s| s == "help")
+    }
+
     /// The `--set` options.
     ///
     /// # Errors
@@ -218,5 +228,6 @@ mod tests {
         assert!(Options::parse(&["=3".into()]).is_err());
         let r = Options::from_pairs(&[("a", "1"), ("b", "2")]).restricted_to(&["b"]);
         assert_eq!(r.keys().collect::<Vec<_>>(), ["b"]);
+        assert_eq!(r.to_set_args(), ["b=2"]);
     }
 }

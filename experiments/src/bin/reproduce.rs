@@ -56,13 +56,14 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .filter(|e| cli.only.is_empty() || cli.only.iter().any(|n| n == e.name))
         .collect();
-    if cli.common.set.iter().any(|s| s == "help") {
+    if cli.common.asks_option_help() {
         for e in &selected {
             print!("{}", e.options_help());
         }
         return Ok(());
     }
-    for key in cli.common.options()?.keys() {
+    let options = cli.common.options()?;
+    for key in options.keys() {
         anyhow::ensure!(
             selected.iter().any(|e| e.option_keys().contains(&key)),
             "--set {key}: no selected experiment reads this option (see --set help)"
@@ -93,11 +94,7 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .map(|e| {
             let mut own = args.clone();
-            let keys = e.option_keys();
-            own.set.retain(|s| {
-                s.split_once('=')
-                    .is_some_and(|(k, _)| keys.contains(&k.trim()))
-            });
+            own.set = options.restricted_to(&e.option_keys()).to_set_args();
             exp::execute(e, &own, base.join(e.name))
         })
         .collect();

@@ -528,7 +528,7 @@ struct SingleCli {
 pub fn main_for(name: &str) -> anyhow::Result<()> {
     let exp = find(name)?;
     let cli = SingleCli::parse();
-    if cli.common.set.iter().any(|s| s == "help") {
+    if cli.common.asks_option_help() {
         print!("{}", exp.options_help());
         return Ok(());
     }
