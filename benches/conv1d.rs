@@ -4,7 +4,8 @@
 //! bias). Functions:
 //! - `ecgrad_t1`, `ecgrad_t2`: the production path (Tensor-level `conv1d` / `conv1d_backward`,
 //!   automatic dispatch, output allocation included) inside a 1- or 2-thread rayon pool;
-//! - `simd_t1`: the packed fast path on the best ISA, 1 thread;
+//! - `simd_t1`: the packed path (B panels packed from the signal; the production path for
+//!   strides > 1, `ecgrad_t1` reads B in place for stride 1) on the best ISA, 1 thread;
 //! - `direct_t1`: the direct path (no packing) on the best ISA, 1 thread, for the shapes with
 //!   `C_in·K ≤ 16` (where it can compete; the backward of this variant is the packed one);
 //! - `im2col_scalar`: the packed path with the ECGRAD scalar ISA (our portable micro-kernel);

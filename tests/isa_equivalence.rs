@@ -80,7 +80,25 @@ fn close(what: &str, got: &[f32], want: &[f32], scale: f64) {
 
 /// Compares every SIMD ISA available here with the scalar fallback, for one network.
 fn check(net: &str, make: &(dyn Fn() -> Box<dyn Module> + Sync), input: Shape) {
-    let mut rng = Rng::new(7);
+    check_with_input_seed(net, make, input, 7)
+}
+
+/// [`check`] on an input drawn from `seed`.
+///
+/// Max pooling routes each window's gradient to its largest input. When two inputs of a window
+/// are equal up to rounding, the ISAs (which round differently: FMA, summation order) may pick
+/// different winners, and the input gradient then legitimately differs over the receptive field
+/// of that window — a discontinuity of the network, not an error of either ISA. A network with
+/// long kernels and many windows meets such a near-tie for some inputs; its test uses an input
+/// without one. (If such a test starts failing in the input gradient over a wide region after a
+/// change of summation order, try another seed first: a real kernel error fails on every seed.)
+fn check_with_input_seed(
+    net: &str,
+    make: &(dyn Fn() -> Box<dyn Module> + Sync),
+    input: Shape,
+    seed: u64,
+) {
+    let mut rng = Rng::new(seed);
     let x = Tensor::from_vec(input, rng.vec_f32(input.numel())).expect("shape");
     let want = with_isa_threads(Isa::Scalar, 1, || run(make, &x)).expect("scalar runs anywhere");
     assert!(
@@ -154,13 +172,16 @@ fn cnn2d() {
 
 #[test]
 fn conv_autoencoder() {
-    check(
+    // 15 channels × 257 positions of K = 100 sums feed 2-wide max pools: inputs 7, 8 and 11 hit
+    // a near-tie in some window under one summation order or another (measured); 10 in none.
+    check_with_input_seed(
         "ConvAutoencoder",
         &|| {
             let mut rng = Rng::new(3);
             Box::new(ConvAutoencoder::new(AeConfig::table512(), &mut rng).expect("valid"))
         },
         Shape::d3(2, 1, 512),
+        10,
     );
 }
 

@@ -12,7 +12,7 @@ use std::iter::Sum;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use crate::gemm::{MatMut, MatRef, mm};
-use crate::simd::{self, scalar};
+use crate::simd::{self, RowOffsets, scalar};
 
 /// A floating-point element type: `f32` (the models) or `f64` (gradient checks).
 pub trait Real:
@@ -144,6 +144,19 @@ pub trait Real:
     ) {
         scalar::gemm_kernel(k, alpha, a_panel, b_panel, beta, c, ldc)
     }
+    /// The GEMM micro-kernel with B read in place, see [`crate::simd::conv_kernel`].
+    fn conv_kernel(
+        rows: usize,
+        a_panel: &[Self],
+        x: &[Self],
+        offs: &RowOffsets,
+        beta: Self,
+        c: &mut [Self],
+        ldc: usize,
+    ) {
+        crate::simd::check_conv_kernel_args(rows, a_panel.len(), x.len(), offs, c.len(), ldc);
+        scalar::conv_kernel(rows, a_panel, x, offs, beta, c, ldc)
+    }
     /// Direct correlation with taps at arbitrary offsets, see [`crate::simd::direct_conv`].
     fn direct_conv(
         x: &[Self],
@@ -257,6 +270,17 @@ impl Real for f32 {
         ldc: usize,
     ) {
         simd::gemm_kernel(k, alpha, a_panel, b_panel, beta, c, ldc)
+    }
+    fn conv_kernel(
+        rows: usize,
+        a_panel: &[f32],
+        x: &[f32],
+        offs: &RowOffsets,
+        beta: f32,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        simd::conv_kernel(rows, a_panel, x, offs, beta, c, ldc)
     }
     fn direct_conv(
         x: &[f32],

@@ -127,3 +127,90 @@ pub(crate) fn gemm_kernel(
         }
     }
 }
+
+/// The micro-kernel with B read in place (see [`super::conv_kernel`] for the contract): the
+/// first `rows` rows of a 6×16 tile, where row `p` of B is the 16 floats at `x[offs[p]..]`,
+/// loaded unaligned straight from the signal.
+///
+/// The same register tile as [`gemm_kernel`] (12 accumulators, 2 loads of B + 6 broadcasts of A
+/// per step); what changes is where B comes from. A convolution's B rows overlap (tap `j + 1`
+/// of a channel is tap `j` shifted by one sample), so the 16-column window of a whole
+/// `C_in`-channel signal, `C_in · (16 + K − 1)` floats, stays in L1 while the kernel walks
+/// through `C_in·K` rows — where a packed panel of the same rows would be K times larger.
+/// With `rows < 6` (the last panel of 64 channels has 4) only those rows are computed: fewer
+/// FMAs per step, none wasted on rows that do not exist.
+///
+/// # Panics
+/// If an extent is violated (re-checked here, so this safe function is sound on its own).
+#[target_feature(enable = "avx2,fma")]
+pub(crate) fn conv_kernel(
+    rows: usize,
+    a_panel: &[f32],
+    x: &[f32],
+    offs: &super::RowOffsets,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    super::check_conv_kernel_args(rows, a_panel.len(), x.len(), offs, c.len(), ldc);
+    // SAFETY (all arms): the extents were checked just above for this `rows`.
+    match rows {
+        6 => conv_tile::<6>(a_panel, x, offs, beta, c, ldc),
+        5 => conv_tile::<5>(a_panel, x, offs, beta, c, ldc),
+        4 => conv_tile::<4>(a_panel, x, offs, beta, c, ldc),
+        3 => conv_tile::<3>(a_panel, x, offs, beta, c, ldc),
+        2 => conv_tile::<2>(a_panel, x, offs, beta, c, ldc),
+        _ => conv_tile::<1>(a_panel, x, offs, beta, c, ldc),
+    }
+}
+
+/// [`conv_kernel`] for `R` rows, whose caller checked the extents for `R`: `a_panel.len() ≥
+/// k·MR`, `x.len() ≥ offs.max() + NR`, `c.len() ≥ (R − 1)·ldc + NR`.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn conv_tile<const R: usize>(
+    a_panel: &[f32],
+    x: &[f32],
+    offs: &super::RowOffsets,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let (pa, px, pc) = (a_panel.as_ptr(), x.as_ptr(), c.as_mut_ptr());
+    for i in 0..R {
+        // SAFETY: i·ldc + 15 < (R−1)·ldc + NR <= c.len(); a prefetch never faults anyway.
+        unsafe {
+            let row = pc.add(i * ldc);
+            _mm_prefetch::<_MM_HINT_T0>(row as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(row.add(NR - 1) as *const i8);
+        }
+    }
+    let mut acc = [[_mm256_setzero_ps(); 2]; R];
+    for (p, &off) in offs.as_slice().iter().enumerate() {
+        // SAFETY: off + 16 <= offs.max() + NR <= x.len() and p·MR + R <= k·MR <= a_panel.len().
+        unsafe {
+            let b0 = _mm256_loadu_ps(px.add(off));
+            let b1 = _mm256_loadu_ps(px.add(off + 8));
+            let a = pa.add(p * MR);
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm256_broadcast_ss(&*a.add(i));
+                row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+                row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+            }
+        }
+    }
+    let vb = _mm256_set1_ps(beta);
+    for (i, [mut lo, mut hi]) in acc.into_iter().enumerate() {
+        // SAFETY: i·ldc + 16 <= (R−1)·ldc + NR <= c.len().
+        unsafe {
+            let row = pc.add(i * ldc);
+            // β = 0 must not read C: it may hold garbage or NaN.
+            if beta != 0.0 {
+                lo = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), lo);
+                hi = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row.add(8)), hi);
+            }
+            _mm256_storeu_ps(row, lo);
+            _mm256_storeu_ps(row.add(8), hi);
+        }
+    }
+}

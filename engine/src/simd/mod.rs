@@ -383,6 +383,109 @@ pub(crate) fn check_gemm_kernel_args(k: usize, a: usize, b: usize, c: usize, ldc
     );
 }
 
+/// Where each row of B starts inside one buffer, for [`conv_kernel`]: `B[p, j] = x[offs[p] + j]`.
+///
+/// For a stride-1 convolution of a zero-padded signal (`L_pad` samples per channel), row
+/// `p = c·K + j` of im2col's `cols` starting at output `t0` *is* the slice of `x_pad` at
+/// `c·L_pad + j·d + t0`: the kernel can read B where it already lies instead of copying it into
+/// a packed panel. The largest offset is kept so the kernel checks its reach once per call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RowOffsets {
+    offs: Vec<usize>,
+    max: usize,
+}
+
+impl RowOffsets {
+    /// Wraps the row offsets (one per step of the reduction).
+    pub fn new(offs: Vec<usize>) -> Self {
+        let max = offs.iter().copied().max().unwrap_or(0);
+        RowOffsets { offs, max }
+    }
+
+    /// The offsets, in reduction order.
+    pub fn as_slice(&self) -> &[usize] {
+        &self.offs
+    }
+
+    /// The number of rows (the reduction length `k`).
+    pub fn len(&self) -> usize {
+        self.offs.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.offs.is_empty()
+    }
+
+    /// The largest offset (0 when empty): the kernel reads `x[..max + NR]`.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+}
+
+/// The GEMM micro-kernel with B read in place: on the first `rows` (1 ≤ rows ≤ [`MR`]) rows
+/// of one [`MR`]×[`NR`] tile,
+/// ```text
+/// C[i, j] ← Σ_p a_panel[p·MR + i] · x[offs[p] + j]  +  β·C[i, j]     (i < rows, p < offs.len())
+/// ```
+/// i.e. [`gemm_kernel`] with α = 1 whose B rows are slices of `x` at the given offsets instead
+/// of a packed panel. A stride-1 convolution gives every row of B as a slice of the zero-padded
+/// signal ([`RowOffsets`]), so nothing is packed and the B working set is the signal window
+/// (`C_in · (NR + d·(K−1))` values) instead of a `C_in·K × NR` panel. `rows < MR` serves the
+/// last row panel of a layer whose channel count is not a multiple of MR (64 = 10·6 + 4)
+/// without computing the missing rows. β = 0 never reads C.
+///
+/// # Panics
+/// If `rows` is 0 or above MR, `a_panel.len() < k·MR`, `x.len() < offs.max() + NR` (with
+/// k > 0), `ldc < NR` or `c.len() < (rows−1)·ldc + NR`.
+pub fn conv_kernel(
+    rows: usize,
+    a_panel: &[f32],
+    x: &[f32],
+    offs: &RowOffsets,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    check_conv_kernel_args(rows, a_panel.len(), x.len(), offs, c.len(), ldc);
+    match isa() {
+        // SAFETY: isa() returns Avx2Fma only after avx2 and fma were detected; the extents were
+        // checked just above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { avx2_gemm::conv_kernel(rows, a_panel, x, offs, beta, c, ldc) },
+        // SAFETY: NEON is part of the aarch64 baseline; the extents were checked just above.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon_gemm::conv_kernel(rows, a_panel, x, offs, beta, c, ldc) },
+        _ => scalar::conv_kernel(rows, a_panel, x, offs, beta, c, ldc),
+    }
+}
+
+#[inline]
+#[track_caller]
+pub(crate) fn check_conv_kernel_args(
+    rows: usize,
+    a: usize,
+    x: usize,
+    offs: &RowOffsets,
+    c: usize,
+    ldc: usize,
+) {
+    let k = offs.len();
+    assert!(
+        (1..=MR).contains(&rows)
+            && a >= k * MR
+            && (k == 0 || x >= offs.max() + NR)
+            && ldc >= NR
+            && c >= (rows - 1) * ldc + NR,
+        "conv_kernel: {rows} tile rows (1..={MR}) and k = {k} steps need a ≥ {} and x ≥ {} \
+         (largest offset {} + {NR}); got a {a}, x {x}; or the tile is out of range (ldc {ldc}, \
+         c {c})",
+        k * MR,
+        offs.max() + NR,
+        offs.max()
+    );
+}
+
 /// Direct correlation with a few taps read at arbitrary offsets of one buffer: for `o < rows`,
 /// `t < len`,
 /// ```text

@@ -78,3 +78,102 @@ pub(crate) fn gemm_kernel(
         }
     }
 }
+
+/// The micro-kernel with B read in place (see [`super::conv_kernel`] for the contract): the
+/// first `rows` rows of a 6×16 tile, where row `p` of B is the 16 floats at `x[offs[p]..]`,
+/// four unaligned loads straight from the signal; otherwise the register tile of
+/// [`gemm_kernel`].
+///
+/// # Panics
+/// If an extent is violated (re-checked here, so this safe function is sound on its own).
+#[target_feature(enable = "neon")]
+pub(crate) fn conv_kernel(
+    rows: usize,
+    a_panel: &[f32],
+    x: &[f32],
+    offs: &super::RowOffsets,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    super::check_conv_kernel_args(rows, a_panel.len(), x.len(), offs, c.len(), ldc);
+    match rows {
+        6 => conv_tile::<6>(a_panel, x, offs, beta, c, ldc),
+        5 => conv_tile::<5>(a_panel, x, offs, beta, c, ldc),
+        4 => conv_tile::<4>(a_panel, x, offs, beta, c, ldc),
+        3 => conv_tile::<3>(a_panel, x, offs, beta, c, ldc),
+        2 => conv_tile::<2>(a_panel, x, offs, beta, c, ldc),
+        _ => conv_tile::<1>(a_panel, x, offs, beta, c, ldc),
+    }
+}
+
+/// One FMA of row `i` of the tile: `acc + b·A[i, p]`, with A's column held as a03 = rows 0..4,
+/// a25 = rows 2..6 (the lane must be a constant; `i` is one after unrolling).
+#[target_feature(enable = "neon")]
+#[inline]
+fn fma_row(
+    i: usize,
+    acc: float32x4_t,
+    b: float32x4_t,
+    a03: float32x4_t,
+    a25: float32x4_t,
+) -> float32x4_t {
+    match i {
+        0 => vfmaq_laneq_f32::<0>(acc, b, a03),
+        1 => vfmaq_laneq_f32::<1>(acc, b, a03),
+        2 => vfmaq_laneq_f32::<2>(acc, b, a03),
+        3 => vfmaq_laneq_f32::<3>(acc, b, a03),
+        4 => vfmaq_laneq_f32::<2>(acc, b, a25),
+        _ => vfmaq_laneq_f32::<3>(acc, b, a25),
+    }
+}
+
+/// [`conv_kernel`] for `R` rows, whose caller checked the extents for `R`.
+#[target_feature(enable = "neon")]
+#[inline]
+fn conv_tile<const R: usize>(
+    a_panel: &[f32],
+    x: &[f32],
+    offs: &super::RowOffsets,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let (pa, px) = (a_panel.as_ptr(), x.as_ptr());
+    let mut acc = [[vdupq_n_f32(0.0); 4]; R];
+    for (p, &off) in offs.as_slice().iter().enumerate() {
+        // SAFETY: off + 16 <= offs.max() + NR <= x.len() and p·MR + 6 <= k·MR <= a_panel.len()
+        // (checked by the caller; A panels are always MR wide).
+        let (b, a03, a25) = unsafe {
+            let bp = px.add(off);
+            let b = [
+                vld1q_f32(bp),
+                vld1q_f32(bp.add(4)),
+                vld1q_f32(bp.add(8)),
+                vld1q_f32(bp.add(12)),
+            ];
+            (b, vld1q_f32(pa.add(p * MR)), vld1q_f32(pa.add(p * MR + 2)))
+        };
+        for (i, row) in acc.iter_mut().enumerate() {
+            for (v, a) in row.iter_mut().enumerate() {
+                *a = fma_row(i, *a, b[v], a03, a25);
+            }
+        }
+    }
+    let vb = vdupq_n_f32(beta);
+    let pc = c.as_mut_ptr();
+    for (i, row_acc) in acc.iter().enumerate() {
+        for (v, &acc_v) in row_acc.iter().enumerate() {
+            // SAFETY: i·ldc + 4v + 4 <= (R−1)·ldc + NR <= c.len() (checked by the caller).
+            unsafe {
+                let dst = pc.add(i * ldc + 4 * v);
+                let mut out = acc_v;
+                // β = 0 must not read C: it may hold garbage or NaN.
+                if beta != 0.0 {
+                    out = vfmaq_f32(out, vb, vld1q_f32(dst));
+                }
+                vst1q_f32(dst, out);
+            }
+        }
+    }
+}

@@ -154,6 +154,40 @@ pub fn gemm_kernel<T: Real>(
     }
 }
 
+/// The in-place GEMM micro-kernel, plainly: C ← (Σₚ a\[p·MR+i\]·x\[offs\[p\]+j\]) + β·C on the
+/// first `rows` rows of an MR×NR tile (see [`super::conv_kernel`]). β = 0 overwrites C without
+/// reading it.
+pub fn conv_kernel<T: Real>(
+    rows: usize,
+    a_panel: &[T],
+    x: &[T],
+    offs: &super::RowOffsets,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
+    let mut acc = [[T::ZERO; NR]; MR];
+    for (p, &off) in offs.as_slice().iter().enumerate() {
+        let a = &a_panel[p * MR..p * MR + MR];
+        let b = &x[off..off + NR];
+        for i in 0..MR {
+            for j in 0..NR {
+                acc[i][j] += a[i] * b[j];
+            }
+        }
+    }
+    for i in 0..rows {
+        let row = &mut c[i * ldc..i * ldc + NR];
+        for j in 0..NR {
+            row[j] = if beta == T::ZERO {
+                acc[i][j]
+            } else {
+                acc[i][j] + beta * row[j]
+            };
+        }
+    }
+}
+
 /// The direct correlation, plainly (the reference for the SIMD kernels, and the f64 path):
 /// `y[o·ldy + t] = bias[o] + Σ_q w[o·Q + q]·x[offs[q] + t]` for `o < rows`, `t < len`.
 pub fn direct_conv<T: Real>(

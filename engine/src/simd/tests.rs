@@ -355,6 +355,78 @@ fn gemm_kernel_hand_example() {
 }
 
 #[test]
+fn conv_kernel_matches_scalar_and_the_packed_kernel() {
+    let mut rng = Rng::new(17);
+    for isa in isas_to_test() {
+        for (&k, rows) in [0usize, 1, 2, 5, 9, 64, 257].iter().zip((1..=MR).cycle()) {
+            for &ldc in &[NR, NR + 3] {
+                for &beta in &[0.0f32, 1.0, -0.5] {
+                    // Rows of B at scattered, overlapping offsets (as a convolution's taps are),
+                    // in a signal that starts at an odd address.
+                    let offs: Vec<usize> = (0..k).map(|p| (p * 5 + 3 * (p % 3)) % 41).collect();
+                    let offs = RowOffsets::new(offs);
+                    let x = rng.vec_f32(offs.max() + NR + 1);
+                    let x = &x[1..];
+                    let a = rng.vec_f32(k * MR);
+                    let c0 = rng.vec_f32((MR - 1) * ldc + NR);
+                    let mut want = c0.clone();
+                    scalar::conv_kernel(MR, &a, x, &offs, beta, &mut want, ldc);
+                    // The same product through the packed kernel: B copied into a panel.
+                    let b: Vec<f32> = offs
+                        .as_slice()
+                        .iter()
+                        .flat_map(|&o| x[o..o + NR].to_vec())
+                        .collect();
+                    let mut packed = c0.clone();
+                    scalar::gemm_kernel(k, 1.0, &a, &b, beta, &mut packed, ldc);
+                    assert_eq!(want, packed, "scalar conv_kernel ≠ gemm_kernel on packed B");
+                    // All MR rows, then only the first `rows` (the edge panel of a layer): the
+                    // rows past them must stay untouched.
+                    for r in [MR, rows] {
+                        let mut got = c0.clone();
+                        with_isa(isa, || conv_kernel(r, &a, x, &offs, beta, &mut got, ldc))
+                            .unwrap();
+                        let ctx = format!("{isa}: rows={r} k={k} ldc={ldc} beta={beta}");
+                        let tol = 2.0 * (k as f32 + 2.0) * f32::EPSILON * (k as f32 + 2.0);
+                        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                            if i % ldc >= NR || i / ldc >= r {
+                                assert_eq!(g.to_bits(), c0[i].to_bits(), "{ctx}: c[{i}] written");
+                            } else {
+                                assert!((g - w).abs() <= tol, "{ctx}: c[{i}] = {g}, want {w}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn conv_kernel_beta_zero_ignores_nan_in_c() {
+    for isa in isas_to_test() {
+        let a = vec![1.0f32; 2 * MR];
+        let x: Vec<f32> = (0..NR + 1).map(|j| j as f32).collect();
+        let offs = RowOffsets::new(vec![0, 1]);
+        let mut c = vec![f32::NAN; MR * NR];
+        with_isa(isa, || conv_kernel(MR, &a, &x, &offs, 0.0, &mut c, NR)).unwrap();
+        // C[i, j] = x[j] + x[j + 1] = 2j + 1.
+        for (idx, &v) in c.iter().enumerate() {
+            assert_eq!(v, (2 * (idx % NR) + 1) as f32, "{isa}: c[{idx}]");
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "conv_kernel")]
+fn conv_kernel_checks_the_reach_of_the_last_row() {
+    let mut c = vec![0.0f32; MR * NR];
+    // The row at offset 4 would read x[4..20] from a 19-element signal.
+    let offs = RowOffsets::new(vec![0, 4]);
+    conv_kernel(MR, &[0.0; 2 * MR], &[0.0; NR + 3], &offs, 0.0, &mut c, NR);
+}
+
+#[test]
 fn direct_conv_matches_scalar() {
     let mut rng = Rng::new(31);
     for isa in isas_to_test() {

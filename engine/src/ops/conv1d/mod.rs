@@ -37,18 +37,26 @@
 //! - **forward, short reductions** (`C_in·K ≤ 12`, stride 1: the one- or two-lead first layer):
 //!   the direct path (`direct.rs`), register tiles computed straight from views of the
 //!   zero-padded signal by [`crate::simd::direct_conv`], with nothing packed;
-//! - **forward, otherwise:** the packed path (`packed.rs`): im2col fused into the packing of the
-//!   GEMM micro-kernel's panels, straight into NCL output, the bias folded in as one more
-//!   column of W (met by a row of ones);
+//! - **forward, stride 1:** the micro-kernel reads B in place (`packed.rs`, `InPlace`): each
+//!   sample is copied once into a zero-padded buffer, and row `(c, j)` of `cols` at output `t0`
+//!   *is* the slice `x_pad[c·L_pad + j·d + t0 ..]`, so [`crate::simd::conv_kernel`] loads it
+//!   from there; nothing is packed, and the kernel's B working set is a window of the signal
+//!   instead of a K-times-larger panel (1 thread: S5 5.6 → 3.9 ms, S6 9.8 → 8.8 ms, S2
+//!   1.38 → 1.22 ms). Output straight into NCL, the bias folded in as one more column of W met
+//!   by a row of ones;
+//! - **forward, other strides:** the packed path (`packed.rs`): im2col fused into the packing of
+//!   the GEMM micro-kernel's B panels, otherwise the same;
 //! - **weight gradient:** the same machine with the reduction over time (`weight.rs`); for
 //!   stride 1 its B panels are contiguous runs of the once-transposed signal (taps ordered
 //!   `j·C_in + c`), plain dot products when `C_in·K < 16` (the 1-lead first layer), where a tile
 //!   would be mostly zeros, and taps gathered one by one for other strides and dilations;
-//! - **input gradient:** when `C_out > C_in` and N > 1, or stride > 1: `Wᵀ·dY_n` tile by tile with
-//!   col2im fused into the tile epilogue (`backward.rs`); otherwise a convolution of `dy` with
-//!   the flipped weight (`w'[c,o,j] = w[o,c,K−1−j]`, padding `d·(K−1) − p`, possibly negative)
-//!   through the packed forward, which also splits time (or rows) over threads for N = 1. The
-//!   choice depends on the shape only, so results never depend on the thread count.
+//! - **input gradient:** a convolution of `dy` with the flipped weight (`w'[c,o,j] =
+//!   w[o,c,K−1−j]`, padding `d·(K−1) − p`) through the forward core, B read in place, which also
+//!   splits time (or rows) over threads for N = 1; but `Wᵀ·dY_n` tile by tile with col2im fused
+//!   into the tile epilogue (`backward.rs`) for stride > 1, and when `C_in < MR` (the flipped
+//!   conv's output rows would leave its row panels mostly empty) with `C_out > C_in` and N > 1.
+//!   (A negative flipped padding, `p > d·(K−1)`, packs B.) The choice depends on the shape
+//!   only, so results never depend on the thread count.
 //!
 //! Threads (above about a million multiply-adds): rayon over samples, and over stretches of time
 //! (or blocks of output channels, for short signals) when the batch is smaller than twice the
@@ -214,9 +222,14 @@ pub enum Conv1dImpl {
     Naive,
     /// Explicit im2col per sample + GEMM through [`crate::gemm`], col2im for the input gradient.
     Im2col,
-    /// im2col fused into the micro-kernel's packed panels (`packed.rs`); input gradient by the
-    /// flipped-weight convolution for stride 1, col2im otherwise.
+    /// im2col fused into the micro-kernel's packed panels (`packed.rs`) for every stride; input
+    /// gradient by the flipped-weight convolution for stride 1 when `C_out ≤ C_in` or N = 1,
+    /// col2im otherwise. (The production path before B was read in place; kept for comparison.)
     Packed,
+    /// [`Conv1dImpl::Packed`], except that where a row of `cols` is a contiguous slice of the
+    /// zero-padded signal (stride 1, padding ≥ 0) the micro-kernel reads B there instead of
+    /// from a packed panel (`packed.rs`, `InPlace`). The production choice for those shapes.
+    InPlace,
     /// Forward straight from views of the zero-padded signal, no packing (`direct.rs`; stride
     /// 1, any `C_in·K`, though it pays off only for short reductions). Other strides and both
     /// gradients fall back to [`Conv1dImpl::Packed`].
@@ -241,7 +254,8 @@ impl Conv1dImpl {
     fn resolve(self, g: &Geom) -> Conv1dImpl {
         match self {
             Conv1dImpl::Auto if g.k == 1 && g.stride == 1 && g.padding == 0 => Conv1dImpl::Im2col,
-            Conv1dImpl::Auto | Conv1dImpl::Direct => Conv1dImpl::Packed,
+            Conv1dImpl::Auto => Conv1dImpl::InPlace,
+            Conv1dImpl::Direct => Conv1dImpl::Packed,
             other => other,
         }
     }
@@ -293,7 +307,7 @@ impl Conv1dImpl {
             Conv1dImpl::Naive => naive::forward(g, x, w, b, y),
             Conv1dImpl::Im2col => im2col::forward(g, x, w, b, y),
             Conv1dImpl::Direct => direct::forward(g, x, w, b, y),
-            _ => {
+            imp => {
                 // A = [W | b]: the bias is one more column of the weight matrix, met by a row of
                 // ones in every B panel.
                 let kdim = g.kdim();
@@ -309,7 +323,7 @@ impl Conv1dImpl {
                         a,
                     );
                     let mode = packed::Mode::Overwrite { bias: b.is_some() };
-                    packed::forward_core(g, x, a, y, mode);
+                    packed::forward_core(g, x, a, y, mode, imp == Conv1dImpl::InPlace);
                 })
             }
         }
@@ -340,12 +354,22 @@ impl Conv1dImpl {
             // The flipped conv packs C_out·K rows per tile for panels(C_in) row panels; the
             // fused col2im packs C_out rows for panels(C_in·K) panels and pays a C_in·K-row
             // epilogue. Its efficiency grows with C_out, the flipped one's with C_in; the flipped
-            // one also splits rows across threads when the batch is a single sample. The choice
-            // depends on the shape only, never on the thread count (bit-identical results).
-            Conv1dImpl::Packed if g.stride != 1 || (g.c_out > g.c_in && g.n > 1) => {
+            // one also splits rows across threads when the batch is a single sample. Reading B in
+            // place removes the flipped conv's packing, which makes it the faster one as soon as
+            // C_in fills a row panel (1 thread: S2 1.35 vs 1.63 ms, S3 1.55 vs 1.64, S6 9.8 vs
+            // 13.0; with C_in = 1, S1 and S4, col2im stays 2–3× faster). The choice depends on
+            // the shape only, never on the thread count (bit-identical results).
+            imp @ (Conv1dImpl::Packed | Conv1dImpl::InPlace)
+                if g.stride != 1
+                    || (g.c_out > g.c_in
+                        && g.n > 1
+                        && !(imp == Conv1dImpl::InPlace
+                            && g.c_in >= MR
+                            && g.padding <= (g.dilation * (g.k - 1)) as isize)) =>
+            {
                 backward::backward_input_col2im(g, dy, w, dx)
             }
-            Conv1dImpl::Packed => {
+            imp @ (Conv1dImpl::Packed | Conv1dImpl::InPlace) => {
                 // dx = dy ⋆ flip(w): output i reads dy[t] with t = i − j·d + p, i.e. tap
                 // j' = K−1−j at position i + j'·d − (d·(K−1) − p). The padding may be negative
                 // (p > d·(K−1)); the signed index function handles it.
@@ -369,7 +393,8 @@ impl Conv1dImpl {
                         |c, p| w[((p / k) * g.c_in + c) * k + (k - 1 - p % k)],
                         a,
                     );
-                    packed::forward_core(&flipped, dy, a, dx, packed::Mode::Accumulate);
+                    let in_place = imp == Conv1dImpl::InPlace;
+                    packed::forward_core(&flipped, dy, a, dx, packed::Mode::Accumulate, in_place);
                 });
             }
             _ => im2col::backward_input(g, dy, w, dx),

@@ -15,6 +15,14 @@
 //!   met by a row of ones in B, so it costs one step of the reduction instead of a pass over y. Tiles at the edges (fewer than MR rows or NR
 //!   columns) go through a small MR×NR scratch tile.
 //!
+//! **Stride 1: B read in place** ([`InPlace`]). When every row of `cols` is a contiguous slice
+//! of the zero-padded signal, even that one copy is skipped: each sample is padded once, and
+//! [`simd::conv_kernel`](crate::simd::conv_kernel) loads the rows of B from the signal at
+//! precomputed offsets. The reduction then runs whole (no KC blocks): its B rows overlap, and
+//! the window they cover, `C_in × (NR + d·(K−1))` values, stays in L1. This is the production
+//! path for stride 1 ([`super::Conv1dImpl::InPlace`]); [`super::Conv1dImpl::Packed`] keeps the
+//! packing for comparison.
+//!
 //! The gradients (`backward.rs`) reuse the same pieces: the panel packer, the [`Tap`] plan and
 //! the micro-kernel.
 //!
@@ -32,9 +40,9 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::im2col::{Geom, input_pos, valid_outputs};
-use super::scratch::with_scratch;
+use super::scratch::{with_scratch, with_scratch_for_overwrite};
 use crate::real::Real;
-use crate::simd::{MR, NR};
+use crate::simd::{MR, NR, RowOffsets};
 use crate::{parallel, pool};
 
 /// Largest reduction block of the forward GEMM (rows of a B panel): 600·16 f32 = 37.5 KiB. A
@@ -165,7 +173,7 @@ pub(crate) enum Mode {
 /// `times`: `y_rows (+)= A·cols_n[:, times]`. `y_rows` holds those rows with row stride `ldc`,
 /// column 0 being position `times.start` (the whole row, `ldc = L_out`, in the common case).
 #[allow(clippy::too_many_arguments)]
-fn conv_rows<T: Real>(
+fn conv_rows_packed<T: Real>(
     g: &Geom,
     taps: &[Tap],
     x_n: &[T],
@@ -220,6 +228,185 @@ fn conv_rows<T: Real>(
     })
 }
 
+/// The stride-1 plan: B read in place from a zero-padded copy of each sample.
+///
+/// Each sample's channels are copied once into `xp` (`L_pad = L_in + 2p` samples per channel,
+/// zeros in the padding), followed, when the bias is folded into A, by one channel of ones; row
+/// `p = c·K + j` of `cols` at output `t0` is then `xp[c·L_pad + j·d + t0 ..]`, and the bias row
+/// is `xp[C_in·L_pad + t0 ..]`. [`simd::conv_kernel`](crate::simd::conv_kernel) reads those
+/// slices directly: no B panel is packed, and the kernel's B working set shrinks from a
+/// `C_in·K × NR` panel to the `C_in × (NR + d·(K−1))` window of the signal. `NR` trailing zeros
+/// keep the reads of the last (partial) tile inside the buffer; the columns they feed are
+/// dropped.
+pub(crate) struct InPlace {
+    l_pad: usize,
+    pad: usize,
+    offs: RowOffsets,
+    ones: bool,
+}
+
+impl InPlace {
+    /// The plan for `g`, or `None` when B cannot be read in place (stride > 1: a row of `cols`
+    /// is no longer a contiguous slice; negative padding, from the flipped-kernel gradient).
+    pub(crate) fn plan(g: &Geom, mode: Mode) -> Option<InPlace> {
+        if g.stride != 1 || g.padding < 0 {
+            return None;
+        }
+        let pad = g.padding as usize;
+        let l_pad = g.l_in + 2 * pad;
+        let ones = matches!(mode, Mode::Overwrite { bias: true });
+        let mut offs: Vec<usize> = (0..g.kdim())
+            .map(|p| (p / g.k) * l_pad + (p % g.k) * g.dilation)
+            .collect();
+        if ones {
+            offs.push(g.c_in * l_pad);
+        }
+        Some(InPlace {
+            l_pad,
+            pad,
+            offs: RowOffsets::new(offs),
+            ones,
+        })
+    }
+
+    /// Length of the padded buffer of one sample.
+    fn len(&self, g: &Geom) -> usize {
+        (g.c_in + usize::from(self.ones)) * self.l_pad + NR
+    }
+
+    /// Runs `f` on the padded copy of sample `x_n` (a per-thread scratch buffer, every element
+    /// written here: signal, padding zeros, ones, tail zeros).
+    fn with_padded<T: Real, R>(&self, g: &Geom, x_n: &[T], f: impl FnOnce(&[T]) -> R) -> R {
+        with_scratch_for_overwrite::<T, _>(self.len(g), |xp| {
+            let (signal, rest) = xp.split_at_mut(g.c_in * self.l_pad);
+            for (dst, src) in signal
+                .chunks_exact_mut(self.l_pad)
+                .zip(x_n.chunks_exact(g.l_in))
+            {
+                let (left, tail) = dst.split_at_mut(self.pad);
+                let (mid, right) = tail.split_at_mut(g.l_in);
+                left.fill(T::ZERO);
+                mid.copy_from_slice(src);
+                right.fill(T::ZERO);
+            }
+            let (ones, tail) = rest.split_at_mut(rest.len() - NR);
+            ones.fill(T::ONE);
+            tail.fill(T::ZERO);
+            f(xp)
+        })
+    }
+}
+
+/// [`conv_rows_packed`] with B read in place from the padded sample `xp` (see [`InPlace`]):
+/// `y_rows (+)= A·cols_n[:, times]`, one MR×NR tile at a time over the whole reduction (A's
+/// panels hold `offs.len()` columns: the taps, then the bias if any).
+#[allow(clippy::too_many_arguments)]
+fn conv_rows_in_place<T: Real>(
+    offs: &RowOffsets,
+    xp: &[T],
+    a: &[T],
+    panel_lo: usize,
+    y_rows: &mut [T],
+    (ldc, times): (usize, Range<usize>),
+    mode: Mode,
+) {
+    let kall = offs.len();
+    let rows = y_rows.len() / ldc;
+    let accumulate = matches!(mode, Mode::Accumulate);
+    let beta = if accumulate { T::ONE } else { T::ZERO };
+    with_scratch::<T, _>(MR * NR, |tile| {
+        for t0 in times.clone().step_by(NR) {
+            let nr = NR.min(times.end - t0);
+            let col = t0 - times.start;
+            let xs = &xp[t0..];
+            for r0 in (0..rows).step_by(MR) {
+                let a_blk = &a[(panel_lo + r0 / MR) * kall * MR..][..kall * MR];
+                let mr = MR.min(rows - r0);
+                if nr == NR {
+                    T::conv_kernel(
+                        mr,
+                        a_blk,
+                        xs,
+                        offs,
+                        beta,
+                        &mut y_rows[r0 * ldc + col..],
+                        ldc,
+                    );
+                } else {
+                    T::conv_kernel(mr, a_blk, xs, offs, T::ZERO, tile, NR);
+                    for i in 0..mr {
+                        let dst = &mut y_rows[(r0 + i) * ldc + col..][..nr];
+                        let src = &tile[i * NR..][..nr];
+                        if accumulate {
+                            dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                        } else {
+                            dst.copy_from_slice(src);
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Where one sample's B panels come from: packed from the signal through the [`Tap`] plan, or
+/// read in place from its padded copy.
+#[derive(Clone, Copy)]
+enum Source<'a, T> {
+    Packed { taps: &'a [Tap], x_n: &'a [T] },
+    InPlace { offs: &'a RowOffsets, xp: &'a [T] },
+}
+
+/// Either plan, built once per call.
+enum Plan {
+    Packed(Vec<Tap>),
+    InPlace(InPlace),
+}
+
+impl Plan {
+    fn new(g: &Geom, mode: Mode, in_place: bool) -> Plan {
+        match InPlace::plan(g, mode).filter(|_| in_place) {
+            Some(p) => Plan::InPlace(p),
+            None => Plan::Packed(plan_taps(g)),
+        }
+    }
+
+    /// Runs `f` with the B source of sample `x_n`.
+    fn with_source<T: Real, R>(
+        &self,
+        g: &Geom,
+        x_n: &[T],
+        f: impl FnOnce(Source<'_, T>) -> R,
+    ) -> R {
+        match self {
+            Plan::Packed(taps) => f(Source::Packed { taps, x_n }),
+            Plan::InPlace(p) => {
+                p.with_padded(g, x_n, |xp| f(Source::InPlace { offs: &p.offs, xp }))
+            }
+        }
+    }
+}
+
+/// One job of the forward core: rows from `panel_lo·MR`, positions `times`, from `src`.
+fn conv_rows<T: Real>(
+    g: &Geom,
+    src: Source<'_, T>,
+    a: &[T],
+    panel_lo: usize,
+    y_rows: &mut [T],
+    cols: (usize, Range<usize>),
+    mode: Mode,
+) {
+    match src {
+        Source::Packed { taps, x_n } => {
+            conv_rows_packed(g, taps, x_n, a, panel_lo, y_rows, cols, mode)
+        }
+        Source::InPlace { offs, xp } => {
+            conv_rows_in_place(offs, xp, a, panel_lo, y_rows, cols, mode)
+        }
+    }
+}
+
 /// How many MR-panel blocks to split each sample's rows into so that `n × blocks` jobs keep
 /// `threads` busy (1 when the batch alone is enough).
 pub(super) fn row_blocks(n: usize, rows: usize, threads: usize) -> usize {
@@ -236,27 +423,24 @@ const MIN_TIME_JOB: usize = 4 * NR;
 /// job packs only its own stretch of `cols`, then its rows are copied into place), otherwise by
 /// blocks of rows (each job packs every B panel again, which is what the time split avoids).
 /// Either way every output element is reduced in the same order, so the bits do not change.
-pub(crate) fn forward_core<T: Real>(g: &Geom, x: &[T], a: &[T], y: &mut [T], mode: Mode) {
-    let taps = plan_taps(g);
-    let taps = &taps[..];
+pub(crate) fn forward_core<T: Real>(
+    g: &Geom,
+    x: &[T],
+    a: &[T],
+    y: &mut [T],
+    mode: Mode,
+    in_place: bool,
+) {
+    let plan = Plan::new(g, mode, in_place);
     let (x_len, y_len, l_out) = (g.c_in * g.l_in, g.c_out * g.l_out, g.l_out);
+    let x_n = |n: usize| &x[n * x_len..][..x_len];
     let threads = parallel::current_threads();
-    let whole = |n: usize, y_n: &mut [T]| {
-        conv_rows(
-            g,
-            taps,
-            &x[n * x_len..][..x_len],
-            a,
-            0,
-            y_n,
-            (l_out, 0..l_out),
-            mode,
-        )
-    };
     if threads == 1 || g.macs() < super::PARALLEL_MIN_MACS {
-        y.chunks_exact_mut(y_len)
-            .enumerate()
-            .for_each(|(n, y_n)| whole(n, y_n));
+        for (n, y_n) in y.chunks_exact_mut(y_len).enumerate() {
+            plan.with_source(g, x_n(n), |src| {
+                conv_rows(g, src, a, 0, y_n, (l_out, 0..l_out), mode)
+            });
+        }
         return;
     }
     let jobs = (2 * threads).div_ceil(g.n);
@@ -264,31 +448,34 @@ pub(crate) fn forward_core<T: Real>(g: &Geom, x: &[T], a: &[T], y: &mut [T], mod
         // Time split: cut each sample into `jobs` stretches of whole NR tiles.
         let step = l_out.div_ceil(NR).div_ceil(jobs) * NR;
         for (n, y_n) in y.chunks_exact_mut(y_len).enumerate() {
-            let x_n = &x[n * x_len..][..x_len];
-            let parts: Vec<(Range<usize>, Vec<T>)> = (0..l_out.div_ceil(step))
-                .into_par_iter()
-                .map(|j| {
-                    let times = j * step..((j + 1) * step).min(l_out);
-                    let len = times.len();
-                    let mut part = pool::take_for_overwrite::<T>(g.c_out * len);
-                    if matches!(mode, Mode::Accumulate) {
-                        for (dst, src) in part.chunks_exact_mut(len).zip(y_n.chunks_exact(l_out)) {
-                            dst.copy_from_slice(&src[times.clone()]);
+            plan.with_source(g, x_n(n), |src| {
+                let parts: Vec<(Range<usize>, Vec<T>)> = (0..l_out.div_ceil(step))
+                    .into_par_iter()
+                    .map(|j| {
+                        let times = j * step..((j + 1) * step).min(l_out);
+                        let len = times.len();
+                        let mut part = pool::take_for_overwrite::<T>(g.c_out * len);
+                        if matches!(mode, Mode::Accumulate) {
+                            for (dst, src) in
+                                part.chunks_exact_mut(len).zip(y_n.chunks_exact(l_out))
+                            {
+                                dst.copy_from_slice(&src[times.clone()]);
+                            }
                         }
+                        conv_rows(g, src, a, 0, &mut part, (len, times.clone()), mode);
+                        (times, part)
+                    })
+                    .collect();
+                for (times, part) in parts {
+                    for (dst, src) in y_n
+                        .chunks_exact_mut(l_out)
+                        .zip(part.chunks_exact(times.len()))
+                    {
+                        dst[times.clone()].copy_from_slice(src);
                     }
-                    conv_rows(g, taps, x_n, a, 0, &mut part, (len, times.clone()), mode);
-                    (times, part)
-                })
-                .collect();
-            for (times, part) in parts {
-                for (dst, src) in y_n
-                    .chunks_exact_mut(l_out)
-                    .zip(part.chunks_exact(times.len()))
-                {
-                    dst[times.clone()].copy_from_slice(src);
+                    pool::give_back(part);
                 }
-                pool::give_back(part);
-            }
+            });
         }
         return;
     }
@@ -296,20 +483,12 @@ pub(crate) fn forward_core<T: Real>(g: &Geom, x: &[T], a: &[T], y: &mut [T], mod
     y.par_chunks_exact_mut(y_len)
         .enumerate()
         .for_each(|(n, y_n)| {
-            let x_n = &x[n * x_len..][..x_len];
-            y_n.par_chunks_mut(per_block * MR * l_out)
-                .enumerate()
-                .for_each(|(bi, y_rows)| {
-                    conv_rows(
-                        g,
-                        taps,
-                        x_n,
-                        a,
-                        bi * per_block,
-                        y_rows,
-                        (l_out, 0..l_out),
-                        mode,
-                    )
-                });
+            plan.with_source(g, x_n(n), |src| {
+                y_n.par_chunks_mut(per_block * MR * l_out)
+                    .enumerate()
+                    .for_each(|(bi, y_rows)| {
+                        conv_rows(g, src, a, bi * per_block, y_rows, (l_out, 0..l_out), mode)
+                    });
+            })
         });
 }

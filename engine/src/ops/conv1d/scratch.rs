@@ -22,6 +22,19 @@ thread_local! {
 
 /// Runs `f` on a zero-filled scratch slice of `len` elements borrowed from this thread's pool.
 pub(crate) fn with_scratch<T: Real, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    scratch(len, true, f)
+}
+
+/// [`with_scratch`] without the zero fill: the slice holds whatever the buffer held before
+/// (stale values, never uninitialised memory), for callers that overwrite all of it.
+pub(crate) fn with_scratch_for_overwrite<T: Real, R>(
+    len: usize,
+    f: impl FnOnce(&mut [T]) -> R,
+) -> R {
+    scratch(len, false, f)
+}
+
+fn scratch<T: Real, R>(len: usize, zero: bool, f: impl FnOnce(&mut [T]) -> R) -> R {
     let taken = POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
         let i = pool.iter().position(|b| b.is::<Vec<T>>())?;
@@ -31,7 +44,9 @@ pub(crate) fn with_scratch<T: Real, R>(len: usize, f: impl FnOnce(&mut [T]) -> R
         Some(Ok(b)) => *b,
         _ => Vec::new(),
     };
-    buf.clear();
+    if zero {
+        buf.clear();
+    }
     buf.resize(len, T::ZERO);
     let out = f(&mut buf);
     POOL.with(|pool| pool.borrow_mut().push(Box::new(buf)));
@@ -54,5 +69,12 @@ mod tests {
         });
         with_scratch::<f32, _>(16, |a| assert!(a.iter().all(|&v| v == 0.0)));
         with_scratch::<f64, _>(2, |a| assert_eq!(a, &[0.0, 0.0]));
+    }
+
+    #[test]
+    fn scratch_for_overwrite_has_the_asked_length() {
+        with_scratch_for_overwrite::<f32, _>(8, |a| a.fill(5.0));
+        with_scratch_for_overwrite::<f32, _>(3, |a| assert_eq!(a.len(), 3));
+        with_scratch_for_overwrite::<f32, _>(20, |a| assert_eq!(a.len(), 20));
     }
 }

@@ -12,10 +12,11 @@ use crate::testing::{
     tolerance,
 };
 
-const FAST_IMPLS: [Conv1dImpl; 4] = [
+const FAST_IMPLS: [Conv1dImpl; 5] = [
     Conv1dImpl::Auto,
     Conv1dImpl::Im2col,
     Conv1dImpl::Packed,
+    Conv1dImpl::InPlace,
     Conv1dImpl::Direct,
 ];
 
@@ -236,6 +237,7 @@ fn conv1d_backward_shape_when_stride_leaves_remainder() {
         Conv1dImpl::Naive,
         Conv1dImpl::Im2col,
         Conv1dImpl::Packed,
+        Conv1dImpl::InPlace,
         Conv1dImpl::Auto,
     ] {
         let g = conv1d_backward_with(imp, &x, &w, &dy, params, Conv1dNeeds::all()).unwrap();
