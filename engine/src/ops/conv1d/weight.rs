@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use super::SAMPLE_BLOCK;
 use super::im2col::Geom;
 use super::packed::{Tap, panels, plan_taps, row_blocks};
-use super::scratch::with_scratch;
+use super::scratch::{with_scratch, with_scratch_for_overwrite};
 use crate::parallel;
 use crate::real::Real;
 use crate::simd::{MR, NR};
@@ -108,14 +108,24 @@ fn pack_dy_block<T: Real>(
     a: &mut [T],
 ) {
     for (panel, a_panel) in a.chunks_exact_mut(kt * MR).take(panels(rows)).enumerate() {
-        for i in 0..MR {
-            let r = panel * MR + i;
-            let dst = a_panel[i..].iter_mut().step_by(MR);
-            if r < rows {
-                let src = &dy_rows[r * l_out + t0..][..kt];
-                dst.zip(src).for_each(|(d, &v)| *d = v);
-            } else {
-                dst.for_each(|d| *d = T::ZERO);
+        let r0 = panel * MR;
+        if r0 + MR <= rows {
+            // A full panel: read the six rows side by side, write each step's MR values as one
+            // contiguous group (a strided write per row measured 15 % of S6's weight gradient).
+            let src: [&[T]; MR] = std::array::from_fn(|i| &dy_rows[(r0 + i) * l_out + t0..][..kt]);
+            for (tt, dst) in a_panel.chunks_exact_mut(MR).enumerate() {
+                let dst: &mut [T; MR] = dst.try_into().expect("invariant: chunks of MR");
+                *dst = std::array::from_fn(|i| src[i][tt]);
+            }
+        } else {
+            for i in 0..MR {
+                let dst = a_panel[i..].iter_mut().step_by(MR);
+                if r0 + i < rows {
+                    let src = &dy_rows[(r0 + i) * l_out + t0..][..kt];
+                    dst.zip(src).for_each(|(d, &v)| *d = v);
+                } else {
+                    dst.for_each(|d| *d = T::ZERO);
+                }
             }
         }
     }
@@ -165,8 +175,10 @@ fn weight_gemm<T: Real>(
 ) {
     let (kdim, l_out) = (g.kdim(), g.l_out);
     let rows = dy_rows.len() / l_out;
-    with_scratch::<T, _>(panels(rows) * KT * MR, |a| {
-        with_scratch::<T, _>(KT * NR, |bbuf| {
+    // Both panels are rewritten before every use (A: all of its panels, B: the `kt` rows the
+    // kernel reads), so they need no zero fill.
+    with_scratch_for_overwrite::<T, _>(panels(rows) * KT * MR, |a| {
+        with_scratch_for_overwrite::<T, _>(KT * NR, |bbuf| {
             with_scratch::<T, _>(MR * NR, |tile| {
                 for t0 in times.clone().step_by(KT) {
                     let kt = KT.min(times.end - t0);
