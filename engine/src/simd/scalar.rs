@@ -132,26 +132,15 @@ pub fn gemm_kernel<T: Real>(
     c: &mut [T],
     ldc: usize,
 ) {
-    let mut acc = [[T::ZERO; NR]; MR];
-    for p in 0..k {
-        let a = &a_panel[p * MR..p * MR + MR];
-        let b = &b_panel[p * NR..p * NR + NR];
-        for i in 0..MR {
-            for j in 0..NR {
-                acc[i][j] += a[i] * b[j];
-            }
-        }
-    }
-    for i in 0..MR {
-        let row = &mut c[i * ldc..i * ldc + NR];
-        for j in 0..NR {
-            row[j] = if beta == T::ZERO {
-                alpha * acc[i][j]
-            } else {
-                alpha * acc[i][j] + beta * row[j]
-            };
-        }
-    }
+    tile(
+        MR,
+        k,
+        a_panel,
+        |p| &b_panel[p * NR..p * NR + NR],
+        (alpha, beta),
+        c,
+        ldc,
+    )
 }
 
 /// The in-place GEMM micro-kernel, plainly: C ← (Σₚ a\[p·MR+i\]·x\[offs\[p\]+j\]) + β·C on the
@@ -166,10 +155,26 @@ pub fn conv_kernel<T: Real>(
     c: &mut [T],
     ldc: usize,
 ) {
+    let offs = offs.as_slice();
+    let b_row = |p: usize| &x[offs[p]..offs[p] + NR];
+    tile(rows, offs.len(), a_panel, b_row, (T::ONE, beta), c, ldc)
+}
+
+/// Both kernels: rows `i < rows` of C ← α·(Σ_{p<k} a\[p·MR+i\]·B\[p\]\[j\]) + β·C, row `p` of B
+/// given by `b_row(p)` (a packed panel's row, or a slice of the signal).
+fn tile<'b, T: Real + 'b>(
+    rows: usize,
+    k: usize,
+    a_panel: &[T],
+    b_row: impl Fn(usize) -> &'b [T],
+    (alpha, beta): (T, T),
+    c: &mut [T],
+    ldc: usize,
+) {
     let mut acc = [[T::ZERO; NR]; MR];
-    for (p, &off) in offs.as_slice().iter().enumerate() {
+    for p in 0..k {
         let a = &a_panel[p * MR..p * MR + MR];
-        let b = &x[off..off + NR];
+        let b = b_row(p);
         for i in 0..MR {
             for j in 0..NR {
                 acc[i][j] += a[i] * b[j];
@@ -180,9 +185,9 @@ pub fn conv_kernel<T: Real>(
         let row = &mut c[i * ldc..i * ldc + NR];
         for j in 0..NR {
             row[j] = if beta == T::ZERO {
-                acc[i][j]
+                alpha * acc[i][j]
             } else {
-                acc[i][j] + beta * row[j]
+                alpha * acc[i][j] + beta * row[j]
             };
         }
     }

@@ -155,6 +155,25 @@ fn pack_b_cols<T: Real>(
     }
 }
 
+/// Writes (or, with `add`, adds) the top-left `mr × nr` corner of an MR×NR scratch `tile` into
+/// `y` (row stride `ldc`): the edge tiles the micro-kernel cannot store in place.
+fn store_edge_tile<T: Real>(
+    tile: &[T],
+    y: &mut [T],
+    (mr, nr, ldc): (usize, usize, usize),
+    add: bool,
+) {
+    for i in 0..mr {
+        let dst = &mut y[i * ldc..][..nr];
+        let src = &tile[i * NR..][..nr];
+        if add {
+            dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+        } else {
+            dst.copy_from_slice(src);
+        }
+    }
+}
+
 /// What the forward core does with the output buffer.
 #[derive(Clone, Copy)]
 pub(crate) enum Mode {
@@ -211,15 +230,8 @@ fn conv_rows_packed<T: Real>(
                             T::gemm_kernel(kc, T::ONE, a_blk, bbuf, beta, c, ldc);
                         } else {
                             T::gemm_kernel(kc, T::ONE, a_blk, bbuf, T::ZERO, tile, NR);
-                            for i in 0..mr {
-                                let dst = &mut y_rows[(r0 + i) * ldc + col..][..nr];
-                                let src = &tile[i * NR..][..nr];
-                                if first {
-                                    dst.copy_from_slice(src);
-                                } else {
-                                    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
-                                }
-                            }
+                            let y_tile = &mut y_rows[r0 * ldc + col..];
+                            store_edge_tile(tile, y_tile, (mr, nr, ldc), !first);
                         }
                     }
                 }
@@ -334,15 +346,8 @@ fn conv_rows_in_place<T: Real>(
                     );
                 } else {
                     T::conv_kernel(mr, a_blk, xs, offs, T::ZERO, tile, NR);
-                    for i in 0..mr {
-                        let dst = &mut y_rows[(r0 + i) * ldc + col..][..nr];
-                        let src = &tile[i * NR..][..nr];
-                        if accumulate {
-                            dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
-                        } else {
-                            dst.copy_from_slice(src);
-                        }
-                    }
+                    let y_tile = &mut y_rows[r0 * ldc + col..];
+                    store_edge_tile(tile, y_tile, (mr, nr, ldc), accumulate);
                 }
             }
         }
