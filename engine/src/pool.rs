@@ -146,20 +146,33 @@ pub fn take_filled<E: Copy + Send + 'static>(n: usize, value: E) -> Vec<E> {
 /// A buffer of `n` elements whose values are unspecified (old contents of a reused buffer; NaN
 /// in debug builds): only for callers that overwrite every element.
 pub fn take_for_overwrite<T: Real>(n: usize) -> Vec<T> {
-    match take_cached::<T>(n) {
+    take_unspecified(n, T::from_f64(f64::NAN), T::ZERO)
+}
+
+/// [`take_for_overwrite`] for other element types (such as argmax indices): debug builds fill
+/// the buffer with `poison`, a value the caller would notice if it survived.
+pub fn take_for_overwrite_poisoned<E: Copy + Default + Send + 'static>(
+    n: usize,
+    poison: E,
+) -> Vec<E> {
+    take_unspecified(n, poison, E::default())
+}
+
+fn take_unspecified<E: Copy + Send + 'static>(n: usize, poison: E, zero: E) -> Vec<E> {
+    match take_cached::<E>(n) {
         Some(mut v) => {
             if cfg!(debug_assertions) {
                 v.clear();
-                v.resize(n, T::from_f64(f64::NAN));
+                v.resize(n, poison);
             } else {
                 // Keep the old values; only a tail beyond the old length needs writing.
-                v.resize(n, T::ZERO);
+                v.resize(n, zero);
             }
             v
         }
         // A fresh zeroed allocation comes from calloc/mmap and costs no memset.
-        None if !cfg!(debug_assertions) => vec![T::ZERO; n],
-        None => vec![T::from_f64(f64::NAN); n],
+        None if !cfg!(debug_assertions) => vec![zero; n],
+        None => vec![poison; n],
     }
 }
 

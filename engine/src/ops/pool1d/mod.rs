@@ -203,8 +203,9 @@ pub fn max_pool1d<T: Real>(x: &Tensor<T>, params: &Pool1dParams) -> Result<MaxPo
     let axis = params.axis("max_pool1d", l)?;
     // The kernel writes every y (and argmax) element.
     let mut y = crate::pool::take_for_overwrite(n * c * axis.out_len);
-    // From the buffer pool too: a fresh `vec!` this large is mapped and unmapped every call.
-    let mut argmax = crate::pool::take_filled(y.len(), NO_INDEX);
+    // From the buffer pool too (a fresh `vec!` this large is mapped and unmapped every call),
+    // without a fill: the kernel writes every position (debug builds poison it with NO_INDEX).
+    let mut argmax = crate::pool::take_for_overwrite_poisoned(y.len(), NO_INDEX);
     max_pool1d_forward(x.data(), n * c, &axis, &mut y, &mut argmax);
     Ok(MaxPoolOutput {
         y: Tensor::from_vec(Shape::d3(n, c, axis.out_len), y)?,
