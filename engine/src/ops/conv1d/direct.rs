@@ -16,7 +16,7 @@
 use rayon::prelude::*;
 
 use super::im2col::Geom;
-use super::scratch::with_scratch;
+use super::packed::InPlace;
 use crate::parallel;
 use crate::real::Real;
 
@@ -25,20 +25,13 @@ use crate::real::Real;
 /// (S1) 0.059 vs 0.081 ms; 10 0.092 vs 0.101 ms; 14–15 equal; 36 0.28 vs 0.23 ms.
 pub(crate) const MAX_KDIM: usize = 12;
 
-/// Whether the direct path can compute this geometry (stride 1, non-negative padding).
-pub(crate) fn applies(g: &Geom) -> bool {
-    g.stride == 1 && g.padding >= 0
-}
-
 /// Forward on slices, overwriting `y` `[N, C_out, L_out]` with `b + w ⋆ x`. The caller checked
-/// [`applies`].
+/// [`Geom::reads_padded_views`].
 pub(crate) fn forward<T: Real>(g: &Geom, x: &[T], w: &[T], b: Option<&[T]>, y: &mut [T]) {
-    let pad = usize::try_from(g.padding).expect("invariant: applies() checked padding ≥ 0");
-    let l_pad = g.l_in + 2 * pad;
-    // Tap (c, j) reads x_pad[c·L_pad + j·d + t]; the order c·K + j matches w's rows.
-    let offs: Vec<usize> = (0..g.kdim())
-        .map(|q| (q / g.k) * l_pad + (q % g.k) * g.dilation)
-        .collect();
+    // The padded copy and tap offsets of the in-place GEMM path (no ones row: the bias starts
+    // the accumulators here): tap (c, j) reads x_pad[c·L_pad + j·d + t], in w's row order c·K + j.
+    let plan = InPlace::plan(g, false).expect("invariant: the caller checked reads_padded_views");
+    let offs = plan.offsets().as_slice();
     let zeros;
     let bias = match b {
         Some(b) => b,
@@ -49,15 +42,8 @@ pub(crate) fn forward<T: Real>(g: &Geom, x: &[T], w: &[T], b: Option<&[T]>, y: &
     };
     let (x_len, y_len) = (g.c_in * g.l_in, g.c_out * g.l_out);
     let one = |n: usize, y_n: &mut [T]| {
-        with_scratch::<T, _>(g.c_in * l_pad, |x_pad| {
-            // The scratch arrives zeroed: only the signal itself is copied, the padding stays 0.
-            for (dst, src) in x_pad
-                .chunks_exact_mut(l_pad)
-                .zip(x[n * x_len..][..x_len].chunks_exact(g.l_in))
-            {
-                dst[pad..pad + g.l_in].copy_from_slice(src);
-            }
-            T::direct_conv(x_pad, &offs, w, bias, y_n, (g.c_out, g.l_out, g.l_out));
+        plan.with_padded(g, &x[n * x_len..][..x_len], |x_pad| {
+            T::direct_conv(x_pad, offs, w, bias, y_n, (g.c_out, g.l_out, g.l_out))
         })
     };
     if parallel::current_threads() == 1 || g.macs() < super::PARALLEL_MIN_MACS {

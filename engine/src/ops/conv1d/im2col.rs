@@ -51,6 +51,11 @@ impl Geom {
     pub fn macs(&self) -> usize {
         self.n * self.c_out * self.kdim() * self.l_out
     }
+    /// Stride 1 and padding ≥ 0: every row `(c, j)` of `cols` is a contiguous slice of the
+    /// zero-padded signal (`c·L_pad + j·d + t`), which the direct and in-place paths read.
+    pub fn reads_padded_views(&self) -> bool {
+        self.stride == 1 && self.padding >= 0
+    }
     /// K = 1, stride 1, padding 0: `cols` is the input itself (a pointwise conv is a plain GEMM).
     pub fn is_pointwise(&self) -> bool {
         self.k == 1 && self.stride == 1 && self.padding == 0 && self.l_out == self.l_in

@@ -262,7 +262,7 @@ impl Conv1dImpl {
 
     /// Resolves `Auto` and `Direct` for a forward pass (the direct path has no gradients).
     fn resolve_forward(self, g: &Geom) -> Conv1dImpl {
-        let direct_ok = direct::applies(g);
+        let direct_ok = g.reads_padded_views();
         match self {
             Conv1dImpl::Auto if direct_ok && g.kdim() <= direct::MAX_KDIM && !g.is_pointwise() => {
                 Conv1dImpl::Direct
@@ -359,14 +359,7 @@ impl Conv1dImpl {
             // C_in fills a row panel (1 thread: S2 1.35 vs 1.63 ms, S3 1.55 vs 1.64, S6 9.8 vs
             // 13.0; with C_in = 1, S1 and S4, col2im stays 2–3× faster). The choice depends on
             // the shape only, never on the thread count (bit-identical results).
-            imp @ (Conv1dImpl::Packed | Conv1dImpl::InPlace)
-                if g.stride != 1
-                    || (g.c_out > g.c_in
-                        && g.n > 1
-                        && !(imp == Conv1dImpl::InPlace
-                            && g.c_in >= MR
-                            && g.padding <= (g.dilation * (g.k - 1)) as isize)) =>
-            {
+            Conv1dImpl::Packed | Conv1dImpl::InPlace if g.stride != 1 => {
                 backward::backward_input_col2im(g, dy, w, dx)
             }
             imp @ (Conv1dImpl::Packed | Conv1dImpl::InPlace) => {
@@ -385,6 +378,10 @@ impl Conv1dImpl {
                     dilation: g.dilation,
                     padding: (g.dilation * (k - 1)) as isize - g.padding,
                 };
+                let in_place = imp == Conv1dImpl::InPlace && flipped.reads_padded_views();
+                if g.c_out > g.c_in && g.n > 1 && !(in_place && g.c_in >= MR) {
+                    return backward::backward_input_col2im(g, dy, w, dx);
+                }
                 let kdim = flipped.kdim();
                 with_scratch::<T, _>(packed::panels(g.c_in) * kdim * MR, |a| {
                     packed::pack_a(
@@ -393,7 +390,6 @@ impl Conv1dImpl {
                         |c, p| w[((p / k) * g.c_in + c) * k + (k - 1 - p % k)],
                         a,
                     );
-                    let in_place = imp == Conv1dImpl::InPlace;
                     packed::forward_core(&flipped, dy, a, dx, packed::Mode::Accumulate, in_place);
                 });
             }

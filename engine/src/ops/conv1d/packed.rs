@@ -258,15 +258,15 @@ pub(crate) struct InPlace {
 }
 
 impl InPlace {
-    /// The plan for `g`, or `None` when B cannot be read in place (stride > 1: a row of `cols`
-    /// is no longer a contiguous slice; negative padding, from the flipped-kernel gradient).
-    pub(crate) fn plan(g: &Geom, mode: Mode) -> Option<InPlace> {
-        if g.stride != 1 || g.padding < 0 {
+    /// The plan for `g` (with a bias channel of ones when `ones`), or `None` when B cannot be
+    /// read in place (stride > 1: a row of `cols` is no longer a contiguous slice; negative
+    /// padding, from the flipped-kernel gradient).
+    pub(crate) fn plan(g: &Geom, ones: bool) -> Option<InPlace> {
+        if !g.reads_padded_views() {
             return None;
         }
         let pad = g.padding as usize;
         let l_pad = g.l_in + 2 * pad;
-        let ones = matches!(mode, Mode::Overwrite { bias: true });
         let mut offs: Vec<usize> = (0..g.kdim())
             .map(|p| (p / g.k) * l_pad + (p % g.k) * g.dilation)
             .collect();
@@ -281,6 +281,11 @@ impl InPlace {
         })
     }
 
+    /// The offset of every row of `cols` (then of the ones row) in the padded sample.
+    pub(crate) fn offsets(&self) -> &RowOffsets {
+        &self.offs
+    }
+
     /// Length of the padded buffer of one sample.
     fn len(&self, g: &Geom) -> usize {
         (g.c_in + usize::from(self.ones)) * self.l_pad + NR
@@ -288,7 +293,12 @@ impl InPlace {
 
     /// Runs `f` on the padded copy of sample `x_n` (a per-thread scratch buffer, every element
     /// written here: signal, padding zeros, ones, tail zeros).
-    fn with_padded<T: Real, R>(&self, g: &Geom, x_n: &[T], f: impl FnOnce(&[T]) -> R) -> R {
+    pub(crate) fn with_padded<T: Real, R>(
+        &self,
+        g: &Geom,
+        x_n: &[T],
+        f: impl FnOnce(&[T]) -> R,
+    ) -> R {
         with_scratch_for_overwrite::<T, _>(self.len(g), |xp| {
             let (signal, rest) = xp.split_at_mut(g.c_in * self.l_pad);
             for (dst, src) in signal
@@ -370,7 +380,8 @@ enum Plan {
 
 impl Plan {
     fn new(g: &Geom, mode: Mode, in_place: bool) -> Plan {
-        match InPlace::plan(g, mode).filter(|_| in_place) {
+        let ones = matches!(mode, Mode::Overwrite { bias: true });
+        match in_place.then(|| InPlace::plan(g, ones)).flatten() {
             Some(p) => Plan::InPlace(p),
             None => Plan::Packed(plan_taps(g)),
         }
